@@ -87,3 +87,40 @@ SL_TEST(fault_points_skip_then_fail_count)
     sl_fault_disarm_all();
     SL_CHECK(!sl_fault("x.y"));
 }
+
+#include "base/map.h"
+
+SL_TEST(map_matches_model_under_random_operations)
+{
+    enum { KEYS = 300 };
+    void *model[KEYS] = {0};
+    sl_map_t m;
+    char key[32];
+
+    sl_map_init(&m);
+    for (int step = 0; step < 20000; step++) {
+        int k = (int)(sl_test_rand() % KEYS);
+        int op = (int)(sl_test_rand() % 3);
+        size_t n = (size_t)snprintf(key, sizeof(key), "topic-%d", k);
+        void *v = (void *)(uintptr_t)(step + 1);
+
+        if (op == 0) {
+            SL_CHECK(sl_map_put(&m, key, n, v) == model[k]);
+            model[k] = v;
+        } else if (op == 1) {
+            SL_CHECK(sl_map_del(&m, key, n) == model[k]);
+            model[k] = NULL;
+        } else {
+            SL_CHECK(sl_map_get(&m, key, n) == model[k]);
+        }
+    }
+    size_t live = 0, iter = 0;
+    const sl_map_slot_t *slot;
+    for (int k = 0; k < KEYS; k++)
+        live += model[k] != NULL;
+    SL_CHECK_EQ(m.len, live);
+    while (sl_map_next(&m, &iter, &slot))
+        live--;
+    SL_CHECK_EQ(live, 0);
+    sl_map_deinit(&m);
+}
