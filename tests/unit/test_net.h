@@ -48,7 +48,9 @@ struct sl_tn_srv {
 
 /* Starts a loop and a server listening on spec (default 127.0.0.1:0). */
 void sl_tn_start(sl_tn_srv_t *t, const sl_server_config_t *cfg, const char *spec);
+/* Frees everything, then (under ASan) fails the test if memory leaked. */
 void sl_tn_stop(sl_tn_srv_t *t);
+void sl_tn_leak_check(void);
 /* Ends the frame in flight on c (what a handler does after responding). */
 void sl_tn_unmute(sl_tn_srv_t *t, sl_conn_t *c);
 

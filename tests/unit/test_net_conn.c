@@ -365,7 +365,7 @@ static void
 file_hook(sl_tn_srv_t *t, sl_conn_t *c, uint8_t *data, size_t len)
 {
     file_case_t *fc = t->user;
-    char *tail = sl_xstrdup("tail");
+    char *tail;
 
     if (fc->past_eof) {
         sl_conn_send_size(c, 100);
@@ -378,6 +378,7 @@ file_hook(sl_tn_srv_t *t, sl_conn_t *c, uint8_t *data, size_t len)
     sl_conn_send_file(c, fc->fd, 100, 300000, count_release, NULL);
     sl_conn_send_copy(c, "mid", 3);
     sl_conn_send_file(c, fc->fd, 400000, fc->size - 400000, count_release, NULL);
+    tail = sl_xstrdup("tail");
     sl_conn_send_take(c, tail, 4);
     sl_tn_unmute(t, c);
 }

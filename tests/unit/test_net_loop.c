@@ -65,6 +65,7 @@ SL_TEST(net_timers_fire_in_deadline_order_and_cancelled_do_not)
     sl_tn_spin(loop, 3, 0);
     SL_CHECK_EQ(log.n, 5);
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 SL_TEST(net_timers_heap_matches_a_sorted_model)
@@ -123,6 +124,7 @@ SL_TEST(net_timers_heap_matches_a_sorted_model)
     for (int i = 0; i < nexp; i++)
         SL_CHECK_EQ(log.order[i], expect[i]);
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 typedef struct rearm {
@@ -155,6 +157,7 @@ SL_TEST(net_timer_rearmed_in_callback_fires_next_iteration)
     SL_CHECK_EQ(r.fired, 3);
     SL_CHECK(!sl_timer_active(&r.t));
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 /* ======================================================================== */
@@ -244,6 +247,7 @@ SL_TEST(net_deferred_run_after_fds_and_timers_and_can_cancel)
     close(p[1]);
     sl_loop_defer_fn(loop, oneshot, &s); /* dropped by free, no leak */
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 typedef struct pair {
@@ -284,6 +288,7 @@ SL_TEST(net_fd_removed_mid_iteration_gets_no_stale_event)
     }
     SL_CHECK_EQ(sl_loop_fd_add(loop, &pr.w[0], pr.fds[0][0], SL_EV_READ, pair_ready, &pr), SL_EIO);
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 /* ======================================================================== */
@@ -322,6 +327,7 @@ SL_TEST(net_loop_stop_from_another_thread)
     sl_loop_run(loop);
     sl_timer_stop(loop, &guard);
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }
 
 static sl_loop_t *sig_loop;
@@ -357,6 +363,7 @@ SL_TEST(net_loop_stop_from_a_signal_handler)
     SL_CHECK_OK(pthread_join(th, NULL));
     sl_timer_stop(sig_loop, &guard);
     sl_loop_free(sig_loop);
+    sl_tn_leak_check();
 }
 
 typedef struct sigrec {
@@ -392,6 +399,7 @@ SL_TEST(net_loop_signal_runs_callback_on_loop_thread)
     SL_CHECK(pthread_equal(r.thread, self));
     sl_timer_stop(loop, &guard);
     sl_loop_free(loop);
+    sl_tn_leak_check();
     /* Freed: the default action is back (SIGUSR1 would kill us), so only
      * check the disposition. */
     {
@@ -464,4 +472,5 @@ SL_TEST(net_worker_done_callbacks_run_on_loop_thread)
     sl_worker_free(pool);
     SL_CHECK_EQ(total, N / 2);
     sl_loop_free(loop);
+    sl_tn_leak_check();
 }

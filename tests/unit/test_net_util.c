@@ -13,6 +13,17 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TN_ASAN 1
+#endif
+#endif
+#ifdef TN_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 int64_t
 sl_tn_now(void)
 {
@@ -101,6 +112,17 @@ sl_tn_start(sl_tn_srv_t *t, const sl_server_config_t *cfg, const char *spec)
 }
 
 void
+sl_tn_leak_check(void)
+{
+#ifdef TN_ASAN
+    /* The runner ends each test with _exit, which skips LeakSanitizer's
+     * exit-time check; ask for it here instead. */
+    if (__lsan_do_recoverable_leak_check() != 0)
+        sl_test_fail(__FILE__, __LINE__, "memory leaked (see the report above)");
+#endif
+}
+
+void
 sl_tn_stop(sl_tn_srv_t *t)
 {
     sl_server_free(t->srv);
@@ -108,6 +130,7 @@ sl_tn_stop(sl_tn_srv_t *t)
     for (size_t i = 0; i < t->nframes; i++)
         free(t->frames[i].copy);
     t->nframes = 0;
+    sl_tn_leak_check();
 }
 
 /* ---- clients ----------------------------------------------------------- */
