@@ -20,6 +20,12 @@
  * then polls without blocking). */
 #define DEFER_MAX_PER_ITERATION 65536
 
+static int64_t
+loop_clock(const sl_loop_t *loop)
+{
+    return loop->clock_fn != NULL ? loop->clock_fn(loop->clock_arg) : sl_mono_ms();
+}
+
 /* ======================================================================== */
 /* Signals                                                                  */
 /* ======================================================================== */
@@ -202,7 +208,15 @@ sl_loop_now(const sl_loop_t *loop)
 void
 sl_loop_update_time(sl_loop_t *loop)
 {
-    loop->now = sl_mono_ms();
+    loop->now = loop_clock(loop);
+}
+
+void
+sl_loop_set_clock(sl_loop_t *loop, sl_loop_clock_fn fn, void *arg)
+{
+    loop->clock_fn = fn;
+    loop->clock_arg = arg;
+    loop->now = loop_clock(loop);
 }
 
 /* ======================================================================== */
@@ -356,7 +370,7 @@ poll_timeout(sl_loop_t *loop, int max_wait_ms)
     next = sl_timer_next_deadline(loop);
     if (next < 0)
         return max_wait_ms < 0 ? -1 : max_wait_ms;
-    wait = next - sl_mono_ms();
+    wait = next - loop_clock(loop);
     if (wait < 0)
         wait = 0;
     if (max_wait_ms >= 0 && wait > max_wait_ms)
@@ -374,7 +388,7 @@ sl_loop_run_once(sl_loop_t *loop, int max_wait_ms)
             sl_panic(__FILE__, __LINE__, "epoll_wait: %s", strerror(errno));
         n = 0;
     }
-    loop->now = sl_mono_ms();
+    loop->now = loop_clock(loop);
     loop->ev_count = n;
     for (loop->ev_next = 0; loop->ev_next < loop->ev_count;) {
         struct epoll_event *ev = &loop->events[loop->ev_next++];

@@ -65,6 +65,13 @@ int64_t sl_loop_now(const sl_loop_t *loop);
 /* Re-reads the clock (after a long callback). */
 void sl_loop_update_time(sl_loop_t *loop);
 
+typedef int64_t (*sl_loop_clock_fn)(void *arg);
+/* Replaces the millisecond clock behind sl_loop_now and the timers; NULL
+ * restores the monotonic clock. For tests: with a fake clock, timers and
+ * the idle sweep fire exactly when the test moves time (drive the loop with
+ * sl_loop_run_once and a small max_wait_ms). Refreshes the cached time. */
+void sl_loop_set_clock(sl_loop_t *loop, sl_loop_clock_fn fn, void *arg);
+
 /* ---- file descriptors -------------------------------------------------- */
 
 /* Interest and reported events. SL_EV_RDHUP asks to hear about a peer's FIN

@@ -21,7 +21,9 @@ struct sl_loop {
     int wakefd; /* eventfd: sl_loop_wakeup, signals */
     sl_loop_fd_t wake_w;
     atomic_int stop;
-    int64_t now; /* cached monotonic ms */
+    int64_t now;               /* cached monotonic ms */
+    sl_loop_clock_fn clock_fn; /* NULL: sl_mono_ms */
+    void *clock_arg;
 
     /* Events of the iteration being dispatched; sl_loop_fd_del clears
      * entries in [ev_next, ev_count) that point at a removed watcher. */

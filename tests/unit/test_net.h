@@ -40,6 +40,7 @@ struct sl_tn_srv {
     int violations;        /* frames delivered while the previous one was in flight */
     bool in_flight;
     char close_reason[64];
+    uint64_t last_closed_id;
     size_t close_rx_cap;
     size_t nframes;
     sl_tn_frame_t frames[SL_TN_MAX_FRAMES];

@@ -525,6 +525,64 @@ SL_TEST(net_idle_connections_closed_by_sweep_oldest_first)
     sl_tn_stop(&t);
 }
 
+static int64_t fake_now;
+
+static int64_t
+fake_clock(void *arg)
+{
+    return fake_now;
+}
+
+/* With the loop on a fake clock the sweep is exact: a connection closes
+ * when, and only when, idle_ms passed since its last read or write. */
+SL_TEST(net_idle_sweep_follows_reads_and_writes_on_a_fake_clock)
+{
+    sl_server_config_t cfg;
+    sl_tn_srv_t t = {.echo = true};
+    sl_buf_t got = SL_BUF_INIT;
+    sl_conn_t *a;
+    int fda, fdb;
+
+    sl_server_config_defaults(&cfg);
+    cfg.idle_ms = 100;
+    sl_tn_start(&t, &cfg, NULL);
+    fake_now = 1000;
+    sl_loop_set_clock(t.loop, fake_clock, NULL);
+    SL_CHECK_EQ(sl_loop_now(t.loop), 1000);
+    fda = sl_tn_connect(AF_INET, t.port);
+    SL_TN_DRIVE(t.loop, t.opened == 1); /* A: active at 1000 */
+    a = t.conn;
+    fake_now = 1050;
+    fdb = sl_tn_connect(AF_INET, t.port);
+    SL_TN_DRIVE(t.loop, t.opened == 2); /* B: active at 1050 */
+    fake_now = 1060;
+    sl_tn_write_all(fda, "\0\0\0\1q", 5); /* A reads and writes at 1060 */
+    read_exact(&t, fda, &got, 5);
+    fake_now = 1070;
+    sl_conn_send_copy(a, "w", 1); /* A only writes at 1070 */
+    read_exact(&t, fda, &got, 6);
+
+    fake_now = 1149;
+    sl_tn_spin(t.loop, 5, 0);
+    SL_CHECK_EQ(t.closed, 0);
+    fake_now = 1150;
+    SL_TN_DRIVE(t.loop, t.closed == 1);
+    SL_CHECK_EQ(t.last_closed_id, 2);
+    SL_CHECK_STR(t.close_reason, "idle");
+    fake_now = 1169;
+    sl_tn_spin(t.loop, 5, 0);
+    SL_CHECK_EQ(t.closed, 1);
+    fake_now = 1170;
+    SL_TN_DRIVE(t.loop, t.closed == 2);
+    SL_CHECK_EQ(t.last_closed_id, 1);
+    SL_CHECK(client_sees_close(fda));
+    SL_CHECK(client_sees_close(fdb));
+    close(fda);
+    close(fdb);
+    sl_buf_deinit(&got);
+    sl_tn_stop(&t);
+}
+
 SL_TEST(net_connection_cap_accepts_and_closes_extra)
 {
     sl_server_config_t cfg;

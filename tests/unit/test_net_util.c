@@ -85,6 +85,7 @@ tn_close(sl_conn_t *c)
     snprintf(t->close_reason, sizeof(t->close_reason), "%s",
              sl_conn_close_reason(c) ? sl_conn_close_reason(c) : "(null)");
     t->close_rx_cap = sl_conn_rx_capacity(c);
+    t->last_closed_id = sl_conn_id(c);
     SL_CHECK(sl_conn_closed(c));
     SL_CHECK(sl_conn_fd(c) == -1);
     if (t->conn == c)
