@@ -477,6 +477,13 @@ sl_conn_unmute(sl_conn_t *c)
     c->muted = false;
     c->rx_start += 4 + c->frame_len;
     c->frame_len = 0;
+    if (c->rx_start == c->rx_end && c->rx_cap > RX_KEEP) {
+        /* A big frame is done and nothing follows: do not keep its buffer
+         * for the life of an idle connection. */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = c->rx_start = c->rx_end = 0;
+    }
     sl_loop_defer(conn_loop(c), &c->pump);
 }
 
