@@ -28,7 +28,7 @@ OPT     ?= -O2 -g
 endif
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
-          -Wno-unused-parameter
+          -Wno-unused-parameter -Wno-missing-field-initializers
 WERROR ?= -Werror
 CFLAGS += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -Isrc -MMD -MP
 LDFLAGS += $(SANFLAGS)

@@ -194,9 +194,18 @@ sl_bytes_t sl_rd_varbytes(sl_reader_t *rd);
 
 /* ---- writer ---- */
 
-typedef struct sl_writer {
+typedef struct sl_writer sl_writer_t;
+
+/* Optional hook for `records` fields: called instead of copying the bytes
+ * (after the length prefix is written), so a Fetch response can splice file
+ * regions in for sendfile(2) rather than copying data into the buffer. */
+typedef void (*sl_wr_records_fn)(sl_writer_t *wr, const uint8_t *ptr, size_t len, void *arg);
+
+struct sl_writer {
     sl_buf_t *buf;
-} sl_writer_t;
+    sl_wr_records_fn records_fn; /* NULL: records are copied like bytes */
+    void *records_arg;
+};
 
 static inline void
 sl_wr_raw(sl_writer_t *wr, const void *p, size_t n)
