@@ -438,7 +438,7 @@ typedef struct sl_cfg_alter {
 } sl_cfg_alter_t;
 
 /*
- * Computes a topic's new override set. Legacy AlterConfigs (incremental =
+ * Computes a topic's new override set (cur NULL = none). Legacy AlterConfigs (incremental =
  * false) replaces the whole set with the entries; IncrementalAlterConfigs
  * applies SET/DELETE/APPEND/SUBTRACT to cur. APPEND/SUBTRACT start from the
  * effective value (override, broker default or Kafka default), add only

@@ -66,7 +66,7 @@ sl_meta_uuid_parse(const char *s, uint8_t id[16])
     /* 22 chars carry 132 bits; the last 4 must be zero for a canonical id. */
     if (bits[21] & 0x0f)
         return SL_EINVAL;
-    for (int i = 0, o = 0; o < 16; i += 4) {
+    for (int i = 0, o = 0; i + 1 < 22 && o < 16; i += 4) {
         uint32_t v = (uint32_t)bits[i] << 18 | (uint32_t)bits[i + 1] << 12;
 
         if (i + 2 < 22)

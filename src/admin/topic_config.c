@@ -372,7 +372,7 @@ sl_cfg_alter_apply(sl_cfg_scope_t scope, const sl_props_t *cur, const sl_cfg_alt
         *bad = -1;
     sl_props_init(&work);
     /* Legacy AlterConfigs replaces the whole set; incremental edits it. */
-    if (incremental)
+    if (incremental && cur)
         sl_props_copy(&work, cur);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
