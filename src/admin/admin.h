@@ -638,6 +638,21 @@ SL_MUST_CHECK int sl_topics_create(sl_topics_t *ts, sl_str_t name, int32_t parti
                                    int32_t replication_factor, const sl_cfg_alter_t *configs,
                                    size_t n_configs, bool validate_only, const sl_topic_t **out,
                                    sl_errbuf_t *err);
+/*
+ * Creates __consumer_offsets or __transaction_state as Kafka does:
+ * offsets.topic.num.partitions / transaction.state.log.num.partitions
+ * partitions, cleanup.policy=compact, the configured segment size, and
+ * (transactions) min.insync.replicas = transaction.state.log.min.isr and
+ * compression.type=uncompressed. The replication factor is the configured
+ * one; with fewer live brokers it fails with SL_EINVALID_REPLICATION in
+ * cluster mode (the broker answers COORDINATOR_NOT_AVAILABLE and retries
+ * later, as Kafka does) but is capped to the live brokers in single-node
+ * mode, so the zero-config broker works with Kafka's default of 3.
+ * min.insync.replicas is capped the same way. SL_EEXIST if it exists;
+ * SL_EINVAL for any other name.
+ */
+SL_MUST_CHECK int sl_topics_create_internal(sl_topics_t *ts, sl_str_t name, const sl_topic_t **out,
+                                            sl_errbuf_t *err);
 /* DeleteTopics: SL_ENOENT if unknown, SL_EDELETION_DISABLED if
  * delete.topic.enable=false. The caller removes the partition logs. */
 SL_MUST_CHECK int sl_topics_delete(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err);

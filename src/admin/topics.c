@@ -427,6 +427,42 @@ sl_topics_create(sl_topics_t *ts, sl_str_t name, int32_t partitions, int32_t rep
 }
 
 int
+sl_topics_create_internal(sl_topics_t *ts, sl_str_t name, const sl_topic_t **out, sl_errbuf_t *err)
+{
+    const sl_broker_config_t *c = ts->cfg;
+    bool offsets = sl_str_eq_c(name, SL_TOPIC_OFFSETS);
+    int32_t parts, rf, min_isr = 1;
+    char seg[16], isr[16];
+    sl_cfg_alter_t cfgs[4];
+    size_t n = 0;
+
+    if (!offsets && !sl_str_eq_c(name, SL_TOPIC_TRANSACTIONS))
+        return sl_errbuf_set(err, SL_EINVAL, "%.*s is not an internal topic", name.len, name.ptr);
+    parts = offsets ? c->offsets_topic_num_partitions : c->transaction_state_log_num_partitions;
+    rf =
+        offsets ? c->offsets_topic_replication_factor : c->transaction_state_log_replication_factor;
+    if (!offsets)
+        min_isr = c->transaction_state_log_min_isr;
+    if (rf > ts->live_brokers && c->zookeeper_connect == NULL)
+        rf = ts->live_brokers;
+    if (rf > ts->live_brokers)
+        return sl_errbuf_set(err, SL_EINVALID_REPLICATION,
+                             "Number of alive brokers '%d' does not meet the required replication "
+                             "factor '%d' for the %s topic",
+                             ts->live_brokers, rf, offsets ? "offsets" : "transactions");
+    snprintf(seg, sizeof(seg), "%d",
+             offsets ? c->offsets_topic_segment_bytes : c->transaction_state_log_segment_bytes);
+    snprintf(isr, sizeof(isr), "%d", SL_MIN(min_isr, rf));
+    cfgs[n++] = (sl_cfg_alter_t){SL_STR_LIT("cleanup.policy"), SL_STR_LIT("compact"), 0};
+    cfgs[n++] = (sl_cfg_alter_t){SL_STR_LIT("segment.bytes"), sl_str_c(seg), 0};
+    cfgs[n++] = (sl_cfg_alter_t){SL_STR_LIT("compression.type"),
+                                 offsets ? SL_STR_LIT("producer") : SL_STR_LIT("uncompressed"), 0};
+    if (!offsets)
+        cfgs[n++] = (sl_cfg_alter_t){SL_STR_LIT("min.insync.replicas"), sl_str_c(isr), 0};
+    return sl_topics_create(ts, name, parts, rf, cfgs, n, false, out, err);
+}
+
+int
 sl_topics_delete(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err)
 {
     sl_topic_t *t;

@@ -970,3 +970,32 @@ SL_TEST(describe_broker_sources_read_only_and_sensitive)
     sl_broker_config_deinit(&cfg);
     sl_arena_deinit(&a);
 }
+
+SL_TEST(docs_list_every_config)
+{
+    FILE *f = fopen("docs/configuration.md", "rb");
+    char *text;
+    size_t len;
+    sl_cfg_scope_t scopes[] = {SL_CFG_BROKER, SL_CFG_TOPIC};
+
+    if (f == NULL)
+        SL_SKIP("docs/configuration.md not found (run from the repository root)");
+    text = malloc(1 << 20);
+    SL_CHECK(text != NULL);
+    len = fread(text, 1, (1 << 20) - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    for (int s = 0; s < 2; s++) {
+        size_t n;
+        const sl_cfgdef_t *d = sl_cfgdef_all(scopes[s], &n);
+
+        for (size_t i = 0; i < n; i++) {
+            char row[128];
+
+            snprintf(row, sizeof(row), "| `%s` |", d[i].name);
+            if (strstr(text, row) == NULL)
+                sl_test_fail(__FILE__, __LINE__, "docs/configuration.md lacks %s", d[i].name);
+        }
+    }
+    free(text);
+}

@@ -545,3 +545,42 @@ SL_TEST(store_adopts_cluster_id_from_meta_properties)
     SL_CHECK_EQ(bid, 2);
     SL_CHECK_STR(cid, "MkU3OEVBNTcwNTJENDM2Qk");
 }
+
+SL_TEST(store_internal_topics_follow_broker_settings)
+{
+    sl_broker_config_t cfg;
+    sl_topics_t *ts = open_store(&cfg, sl_test_dir(),
+                                 "offsets.topic.num.partitions=7\n"
+                                 "offsets.topic.segment.bytes=1048576\n");
+    sl_errbuf_t err = {{0}};
+    const sl_topic_t *t;
+
+    /* Kafka's default replication factor (3) is capped on a single node. */
+    SL_CHECK_OK(sl_topics_create_internal(ts, SL_STR_LIT("__consumer_offsets"), &t, &err));
+    SL_CHECK_EQ(t->partitions, 7);
+    SL_CHECK_EQ(t->replication_factor, 1);
+    SL_CHECK_EQ(t->cfg.cleanup_policy, SL_CFG_CLEANUP_COMPACT);
+    SL_CHECK_EQ(t->cfg.segment_bytes, 1048576);
+    SL_CHECK_EQ(t->cfg.compression_type, SL_CFG_COMPRESSION_PRODUCER);
+    SL_CHECK_EQ(sl_topics_create_internal(ts, SL_STR_LIT("__consumer_offsets"), &t, &err),
+                SL_EEXIST);
+    SL_CHECK_OK(sl_topics_create_internal(ts, SL_STR_LIT("__transaction_state"), &t, &err));
+    SL_CHECK_EQ(t->partitions, 50);
+    SL_CHECK_EQ(t->cfg.min_insync_replicas, 1);
+    SL_CHECK_EQ(t->cfg.compression_type, SL_CFG_COMPRESSION_NONE);
+    SL_CHECK_EQ(sl_topics_create_internal(ts, SL_STR_LIT("orders"), &t, &err), SL_EINVAL);
+    close_store(ts, &cfg);
+
+    /* In cluster mode Kafka waits for enough brokers instead. */
+    char extra[256];
+    snprintf(extra, sizeof(extra), "zookeeper.connect=zk:2181\nlog.dirs=%s/c\n", sl_test_dir());
+    ts = open_store(&cfg, sl_test_dir(), extra);
+    SL_CHECK_EQ(sl_topics_create_internal(ts, SL_STR_LIT("__consumer_offsets"), &t, &err),
+                SL_EINVALID_REPLICATION);
+    SL_CHECK(strstr(err.msg, "alive brokers") != NULL);
+    sl_topics_set_live_brokers(ts, 3);
+    SL_CHECK_OK(sl_topics_create_internal(ts, SL_STR_LIT("__transaction_state"), &t, &err));
+    SL_CHECK_EQ(t->replication_factor, 3);
+    SL_CHECK_EQ(t->cfg.min_insync_replicas, 2);
+    close_store(ts, &cfg);
+}
