@@ -35,15 +35,18 @@ int64_t sl_topic_config_synonym_scale(const char *synonym);
 
 /*
  * The shared core of Alter/IncrementalAlterConfigs (topic_config.c): applies
- * ents to cur in scope, validating names and values; eff_fn gives the
- * effective value a list APPEND/SUBTRACT starts from. check_fn (may be NULL)
- * vets each definition (broker modes). Result in *out (validated, canonical).
+ * ents to cur (NULL = empty) in scope, validating names and values; eff_fn
+ * gives the effective value a list APPEND/SUBTRACT starts from (only called
+ * in incremental mode). check_fn (may be NULL) vets each definition (broker
+ * modes). Result in *out (validated, canonical).
  */
+#define SL_CFG_ALTER_INCREMENTAL 0x1u /* IncrementalAlterConfigs, else replace */
+#define SL_CFG_ALTER_SKIP_NULL   0x2u /* CreateTopics: ignore null values */
 typedef const char *(*sl_cfg_effective_fn)(const void *ctx, const sl_cfgdef_t *d, char *buf,
                                            size_t cap);
 typedef int (*sl_cfg_check_fn)(const void *ctx, const sl_cfgdef_t *d, sl_errbuf_t *err);
 SL_MUST_CHECK int sl_cfg_alter_apply(sl_cfg_scope_t scope, const sl_props_t *cur,
-                                     const sl_cfg_alter_t *ents, size_t n, bool incremental,
+                                     const sl_cfg_alter_t *ents, size_t n, unsigned flags,
                                      sl_cfg_effective_fn eff_fn, sl_cfg_check_fn check_fn,
                                      const void *ctx, sl_props_t *out, int32_t *bad,
                                      sl_errbuf_t *err);

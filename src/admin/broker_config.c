@@ -392,9 +392,9 @@ sl_broker_config_alter(const sl_broker_config_t *b, bool default_resource,
     sl_broker_config_t trial;
     int rc;
 
-    rc =
-        sl_cfg_alter_apply(SL_CFG_BROKER, default_resource ? &b->dyn_default : &b->dyn_broker, ents,
-                           n, incremental, broker_effective, broker_check, &ac, out, bad, err);
+    rc = sl_cfg_alter_apply(SL_CFG_BROKER, default_resource ? &b->dyn_default : &b->dyn_broker,
+                            ents, n, incremental ? SL_CFG_ALTER_INCREMENTAL : 0, broker_effective,
+                            broker_check, &ac, out, bad, err);
     if (rc != SL_OK)
         return rc;
     /* Cross-config checks (listeners parse, ids...) on a scratch copy, so

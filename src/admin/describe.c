@@ -54,16 +54,25 @@ syn_add_broker(syn_list_t *l, const sl_broker_config_t *b, const char *name, boo
         syn_add(l, name, bd->dflt, SL_CFG_SRC_DEFAULT);
 }
 
-static bool
-wanted(const char *name, const sl_str_t *names, int32_t n_names)
+/* Which definitions of a scope a request names; NULL = all. One binary
+ * search per requested name, so a huge name list costs O(n log m). */
+static bool *
+wanted_set(sl_cfg_scope_t scope, const sl_str_t *names, int32_t n_names, sl_arena_t *a)
 {
+    size_t nd;
+    const sl_cfgdef_t *defs = sl_cfgdef_all(scope, &nd);
+    bool *w;
+
     if (n_names < 0)
-        return true;
+        return NULL;
+    w = sl_arena_zalloc(a, nd * sizeof(bool));
     for (int32_t i = 0; i < n_names; i++) {
-        if (sl_str_eq_c(names[i], name))
-            return true;
+        const sl_cfgdef_t *d = sl_cfgdef_find_str(scope, names[i]);
+
+        if (d)
+            w[d - defs] = true;
     }
-    return false;
+    return w;
 }
 
 static sl_cfg_entry_t *
@@ -93,6 +102,7 @@ sl_cfg_describe_topic(const sl_broker_config_t *b, const sl_props_t *ov, const s
     size_t nd;
     const sl_cfgdef_t *defs = sl_cfgdef_all(SL_CFG_TOPIC, &nd);
     sl_cfg_entry_t *v = sl_arena_array(a, nd, sizeof(*v));
+    const bool *want = wanted_set(SL_CFG_TOPIC, names, n_names, a);
     int32_t n = 0;
 
     for (size_t i = 0; i < nd; i++) {
@@ -102,7 +112,7 @@ sl_cfg_describe_topic(const sl_broker_config_t *b, const sl_props_t *ov, const s
         const char *val;
         sl_cfg_entry_t *e;
 
-        if (!wanted(d->name, names, n_names))
+        if (want && !want[i])
             continue;
         val = sl_topic_config_effective(b, ov, d, buf, sizeof(buf), &src);
         e = entry_init(&v[n++], d, val, src, a);
@@ -158,6 +168,7 @@ sl_cfg_describe_broker(const sl_broker_config_t *b, bool default_resource, const
     size_t nd;
     const sl_cfgdef_t *defs = sl_cfgdef_all(SL_CFG_BROKER, &nd);
     sl_cfg_entry_t *v = sl_arena_array(a, nd, sizeof(*v));
+    const bool *want = wanted_set(SL_CFG_BROKER, names, n_names, a);
     int32_t n = 0;
 
     for (size_t i = 0; i < nd; i++) {
@@ -167,7 +178,7 @@ sl_cfg_describe_broker(const sl_broker_config_t *b, bool default_resource, const
         sl_cfg_source_t src;
         sl_cfg_entry_t *e;
 
-        if (!wanted(d->name, names, n_names))
+        if (want && !want[i])
             continue;
         if (default_resource) {
             /* The "" resource shows only what is set cluster-wide. */

@@ -362,9 +362,13 @@ out:
 
 int
 sl_cfg_alter_apply(sl_cfg_scope_t scope, const sl_props_t *cur, const sl_cfg_alter_t *ents,
-                   size_t n, bool incremental, sl_cfg_effective_fn eff_fn, sl_cfg_check_fn check_fn,
+                   size_t n, unsigned flags, sl_cfg_effective_fn eff_fn, sl_cfg_check_fn check_fn,
                    const void *ctx, sl_props_t *out, int32_t *bad, sl_errbuf_t *err)
 {
+    bool incremental = (flags & SL_CFG_ALTER_INCREMENTAL) != 0;
+    size_t nd;
+    const sl_cfgdef_t *defs = sl_cfgdef_all(scope, &nd);
+    bool *seen = sl_xcalloc(nd, sizeof(bool));
     sl_props_t work;
     int rc = SL_OK;
 
@@ -375,15 +379,18 @@ sl_cfg_alter_apply(sl_cfg_scope_t scope, const sl_props_t *cur, const sl_cfg_alt
     if (incremental && cur)
         sl_props_copy(&work, cur);
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (sl_str_eq(ents[j].name, ents[i].name)) {
-                rc = sl_errbuf_set(err, SL_EINVALID_REQUEST,
-                                   "Error due to duplicate config keys: %.*s",
-                                   (int)SL_MIN(SL_MAX(ents[i].name.len, 0), 200),
-                                   ents[i].name.ptr ? ents[i].name.ptr : "");
-                break;
-            }
-        }
+        const sl_cfgdef_t *d = sl_cfgdef_find_str(scope, ents[i].name);
+
+        if ((flags & SL_CFG_ALTER_SKIP_NULL) && sl_str_is_null(ents[i].value))
+            continue;
+        /* Names are checked against the table, so a duplicate is found in
+         * O(log n) per entry whatever the request holds; an unknown name
+         * fails on its first occurrence anyway. */
+        if (d && seen[d - defs])
+            rc = sl_errbuf_set(err, SL_EINVALID_REQUEST, "Error due to duplicate config keys: %s",
+                               d->name);
+        else if (d)
+            seen[d - defs] = true;
         if (rc == SL_OK)
             rc = apply_one(scope, &work, &ents[i], incremental, eff_fn, check_fn, ctx, err);
         if (rc != SL_OK) {
@@ -394,11 +401,13 @@ sl_cfg_alter_apply(sl_cfg_scope_t scope, const sl_props_t *cur, const sl_cfg_alt
     }
     if (scope == SL_CFG_TOPIC && (rc = cross_check(&work, err)) != SL_OK)
         goto fail;
+    free(seen);
     sl_props_deinit(out);
     *out = work;
     return SL_OK;
 
 fail:
+    free(seen);
     sl_props_deinit(&work);
     return rc;
 }
@@ -423,6 +432,7 @@ sl_topic_config_alter(const sl_broker_config_t *b, const sl_props_t *cur,
 {
     topic_ctx_t tc = {b, cur};
 
-    return sl_cfg_alter_apply(SL_CFG_TOPIC, cur, ents, n, incremental, topic_effective, NULL, &tc,
-                              out, bad, err);
+    return sl_cfg_alter_apply(SL_CFG_TOPIC, cur, ents, n,
+                              incremental ? SL_CFG_ALTER_INCREMENTAL : 0, topic_effective, NULL,
+                              &tc, out, bad, err);
 }

@@ -379,8 +379,6 @@ sl_topics_create(sl_topics_t *ts, sl_str_t name, int32_t partitions, int32_t rep
                  const sl_topic_t **out, sl_errbuf_t *err)
 {
     sl_props_t props;
-    sl_cfg_alter_t *ents = NULL;
-    size_t n = 0;
     sl_topic_t *t;
     int rc;
 
@@ -395,15 +393,9 @@ sl_topics_create(sl_topics_t *ts, sl_str_t name, int32_t partitions, int32_t rep
     if ((rc = check_collision(ts, name, err)) != SL_OK)
         return rc;
     /* CreateTopics ignores configs with a null value. */
-    if (n_configs > 0)
-        ents = sl_xmalloc(n_configs * sizeof(*ents));
-    for (size_t i = 0; i < n_configs; i++) {
-        if (!sl_str_is_null(configs[i].value))
-            ents[n++] = configs[i];
-    }
     sl_props_init(&props);
-    rc = sl_topic_config_alter(ts->cfg, NULL, ents, n, false, &props, NULL, err);
-    free(ents);
+    rc = sl_cfg_alter_apply(SL_CFG_TOPIC, NULL, configs, n_configs, SL_CFG_ALTER_SKIP_NULL, NULL,
+                            NULL, NULL, &props, NULL, err);
     if (rc != SL_OK || validate_only) {
         sl_props_deinit(&props);
         return rc;

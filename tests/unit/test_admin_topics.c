@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include "admin/admin.h"
+#include "base/crc32c.h"
 #include "base/fault.h"
 
 #include <sys/stat.h>
@@ -583,4 +584,74 @@ SL_TEST(store_internal_topics_follow_broker_settings)
     SL_CHECK_EQ(t->replication_factor, 3);
     SL_CHECK_EQ(t->cfg.min_insync_replicas, 2);
     close_store(ts, &cfg);
+}
+
+SL_TEST(store_loader_survives_mutated_files)
+{
+    sl_broker_config_t cfg;
+    sl_topics_t *ts = open_store(&cfg, sl_test_dir(), NULL);
+    sl_errbuf_t err = {{0}};
+    static const char alphabet[] = "ab.=\\\n x0:-_topicnfgdm1\r\t";
+    size_t len, body;
+    char *text, *buf, trailer[32];
+    int32_t bad;
+
+    sl_cfg_alter_t c[] = {ent("retention.ms", "1234", 0), ent("cleanup.policy", "compact", 0)};
+    SL_CHECK_OK(sl_topics_create(ts, SL_STR_LIT("one"), 2, 1, c, 2, false, NULL, &err));
+    SL_CHECK_OK(create(ts, "two", 1, 1, &err));
+    sl_cfg_alter_t d[] = {ent("log.retention.ms", "777", 0)};
+    SL_CHECK_OK(sl_topics_alter_broker_configs(ts, true, d, 1, true, false, &bad, &err));
+    close_store(ts, &cfg);
+    text = slurp(sl_test_path("__sluice_metadata"), &len);
+    body = (size_t)(strstr(text, "crc32c ") - text);
+    buf = malloc(len + 64);
+    SL_CHECK(buf != NULL);
+
+    /* Mutate the body but keep the checksum right, so the parser itself
+     * (not the CRC) must cope. Every outcome but a crash is acceptable. */
+    for (int iter = 0; iter < 300; iter++) {
+        size_t n = body;
+
+        memcpy(buf, text, body);
+        if (iter % 5 == 0)
+            n = (size_t)(sl_test_rand() % body);
+        for (int k = 0, m = 1 + (int)(sl_test_rand() % 4); k < m && n > 0; k++)
+            buf[sl_test_rand() % n] = alphabet[sl_test_rand() % (sizeof(alphabet) - 1)];
+        snprintf(trailer, sizeof(trailer), "crc32c %08x\n", sl_crc32c(buf, n));
+        memcpy(buf + n, trailer, strlen(trailer));
+        spit(sl_test_path("__sluice_metadata"), buf, n + strlen(trailer));
+        unlink(sl_test_path("meta.properties"));
+        cfg_in(&cfg, sl_test_dir(), NULL);
+        int rc = sl_topics_open(&cfg, &ts, &err);
+        SL_CHECK(rc == SL_OK || rc == SL_ECORRUPT);
+        if (rc == SL_OK) {
+            for (size_t i = 0; i < sl_topics_count(ts); i++)
+                SL_CHECK(sl_topics_at(ts, i)->partitions >= 1);
+            sl_topics_free(ts);
+        }
+        sl_broker_config_deinit(&cfg);
+    }
+    free(buf);
+    free(text);
+}
+
+SL_TEST(props_parser_survives_random_input)
+{
+    static const char alphabet[] = "ab=:\\u0F9 \t\n\r#!\xc3\xa9\f";
+    char text[256];
+
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = sl_test_rand() % sizeof(text);
+        sl_props_t p;
+        sl_errbuf_t err = {{0}};
+
+        for (size_t i = 0; i < n; i++)
+            text[i] = alphabet[sl_test_rand() % (sizeof(alphabet) - 1)];
+        sl_props_init(&p);
+        int rc = sl_props_parse(&p, text, n, &err);
+        SL_CHECK(rc == SL_OK || rc == SL_EINVAL);
+        for (size_t i = 0; i < p.n; i++)
+            SL_CHECK(p.v[i].key != NULL && p.v[i].value != NULL);
+        sl_props_deinit(&p);
+    }
 }
