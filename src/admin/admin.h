@@ -220,12 +220,12 @@ typedef enum sl_secproto {
     SL_SECPROTO_SASL_SSL = 3,
 } sl_secproto_t;
 
-typedef struct sl_listener {
+typedef struct sl_listener_cfg {
     char *name; /* upper case, as Kafka normalises it ("PLAINTEXT") */
     char *host; /* "" = every interface; IPv6 without brackets */
     int32_t port;
     int8_t protocol; /* sl_secproto_t, via listener.security.protocol.map */
-} sl_listener_t;
+} sl_listener_cfg_t;
 
 /*
  * Parses a listeners string ("PLAINTEXT://127.0.0.1:9092,SSL://[::1]:0").
@@ -233,9 +233,9 @@ typedef struct sl_listener {
  * means "any free port". Fails with SL_EINVALID_CONFIG on syntax errors,
  * unknown protocols and duplicate names. *out is a heap array.
  */
-SL_MUST_CHECK int sl_listeners_parse(const char *s, const char *proto_map, sl_listener_t **out,
+SL_MUST_CHECK int sl_listeners_parse(const char *s, const char *proto_map, sl_listener_cfg_t **out,
                                      size_t *n, sl_errbuf_t *err);
-void sl_listeners_free(sl_listener_t *v, size_t n);
+void sl_listeners_free(sl_listener_cfg_t *v, size_t n);
 const char *sl_secproto_name(int8_t proto);
 
 /* ======================================================================== */
@@ -273,9 +273,9 @@ typedef struct sl_broker_config {
 
     /* Identity and listeners. */
     int32_t broker_id; /* broker.id, else node.id; -1 until the store sets it */
-    sl_listener_t *listeners;
+    sl_listener_cfg_t *listeners;
     size_t n_listeners;
-    sl_listener_t *advertised; /* advertised.listeners, else listeners */
+    sl_listener_cfg_t *advertised; /* advertised.listeners, else listeners */
     size_t n_advertised;
     char *inter_broker_listener; /* name; from security.inter.broker.protocol if unset */
     char *rack;                  /* broker.rack or NULL */

@@ -60,7 +60,7 @@ map_lookup(const char *map, const char *name)
 }
 
 static int
-parse_one(const char *s, size_t n, const char *map, sl_listener_t *l, sl_errbuf_t *err)
+parse_one(const char *s, size_t n, const char *map, sl_listener_cfg_t *l, sl_errbuf_t *err)
 {
     const char *sep = NULL, *host, *hend, *port;
     char item[300], *end;
@@ -119,10 +119,10 @@ parse_one(const char *s, size_t n, const char *map, sl_listener_t *l, sl_errbuf_
 }
 
 int
-sl_listeners_parse(const char *s, const char *proto_map, sl_listener_t **out, size_t *n,
+sl_listeners_parse(const char *s, const char *proto_map, sl_listener_cfg_t **out, size_t *n,
                    sl_errbuf_t *err)
 {
-    sl_listener_t *v = NULL;
+    sl_listener_cfg_t *v = NULL;
     size_t count = 0, cap = 0;
     const char *p = s;
     int rc = SL_OK;
@@ -167,7 +167,7 @@ fail:
 }
 
 void
-sl_listeners_free(sl_listener_t *v, size_t n)
+sl_listeners_free(sl_listener_cfg_t *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);

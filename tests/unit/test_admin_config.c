@@ -507,7 +507,7 @@ SL_TEST(broker_config_errors_name_the_key)
 
 SL_TEST(listeners_parse_forms)
 {
-    sl_listener_t *v;
+    sl_listener_cfg_t *v;
     size_t n;
     sl_errbuf_t err = {{0}};
     const char *map = "PLAINTEXT:PLAINTEXT, INTERNAL : SASL_PLAINTEXT";
