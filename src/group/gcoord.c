@@ -75,7 +75,7 @@ sl_gbytes_arena(sl_arena_t *a, sl_bytes_t b)
 void
 sl_gprotos_free(sl_gmproto_t *p, int32_t n)
 {
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; p && i < n; i++) {
         sl_gstr_free(&p[i].name);
         sl_gbytes_free(&p[i].metadata);
     }

@@ -681,6 +681,7 @@ update_member(sl_gcoord_t *gc, sl_gmember_t *m, join_ctx_t *jc)
     m->protocols = jc->protos;
     m->n_protocols = jc->n_protos;
     jc->protos = NULL;
+    jc->n_protos = 0;
     m->rebalance_timeout_ms = jc->rebalance_ms;
     m->session_timeout_ms = jc->req->session_timeout_ms;
     m->join_cookie = jc->cookie;
