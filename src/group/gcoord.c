@@ -404,7 +404,9 @@ sl_gcoord_transition(sl_gcoord_t *gc, sl_group_t *g, sl_gstate_t to, int64_t now
 void
 sl_gcoord_group_drop(sl_gcoord_t *gc, sl_group_t *g, int16_t err)
 {
-    sl_gjoin_resp_t jr = {.error_code = err, .generation_id = -1, .member_id = SL_STR_LIT(""),
+    sl_gjoin_resp_t jr = {.error_code = err,
+                          .generation_id = -1,
+                          .member_id = SL_STR_LIT(""),
                           .leader = SL_STR_LIT("")};
     sl_gsync_resp_t sr = {.error_code = err, .assignment = {(const uint8_t *)"", 0}};
 
@@ -561,7 +563,8 @@ static void
 commit_copy(sl_arena_t *a, const sl_gcommit_resp_t *in, sl_gcommit_resp_t *out)
 {
     *out = *in;
-    out->parts = sl_arena_array(a, (size_t)(in->n_parts > 0 ? in->n_parts : 1), sizeof(*out->parts));
+    out->parts =
+        sl_arena_array(a, (size_t)(in->n_parts > 0 ? in->n_parts : 1), sizeof(*out->parts));
     for (int32_t i = 0; i < in->n_parts; i++) {
         out->parts[i] = in->parts[i];
         out->parts[i].topic = sl_gstr_arena(a, in->parts[i].topic);
@@ -858,7 +861,8 @@ sl_gcoord_describe(sl_gcoord_t *gc, sl_str_t group_id, sl_arena_t *a, sl_gdesc_t
     if (stable)
         out->protocol_data = sl_gstr_arena(a, g->protocol_name);
     out->n_members = g->n_members;
-    out->members = sl_arena_array(a, (size_t)(g->n_members ? g->n_members : 1), sizeof(*out->members));
+    out->members =
+        sl_arena_array(a, (size_t)(g->n_members ? g->n_members : 1), sizeof(*out->members));
     for (int32_t i = 0; i < g->n_members; i++) {
         const sl_gmember_t *m = g->members[i];
         sl_gdesc_member_t *d = &out->members[i];
@@ -952,9 +956,6 @@ sl_gcoord_delete_group(sl_gcoord_t *gc, sl_str_t group_id, int64_t now_ms)
 {
     int16_t err = sl_gcoord_check(gc, group_id, true);
     sl_group_t *g;
-    sl_goffset_t **offs;
-    int32_t n;
-
     if (err != SL_GKERR_NONE)
         return err;
     g = sl_gcoord_group_get(gc, group_id);
@@ -964,11 +965,9 @@ sl_gcoord_delete_group(sl_gcoord_t *gc, sl_str_t group_id, int64_t now_ms)
         return SL_GKERR_NON_EMPTY_GROUP;
     sl_gcoord_enter(gc);
     g->state = SL_GSTATE_DEAD;
-    offs = sl_gcoord_offsets_sorted(g, &n);
     /* No metadata tombstone for generation 0: such a group only ever stored
      * offsets (Kafka's rule). */
-    sl_gcoord_delete_offsets_records(gc, g, offs, n, g->generation > 0, now_ms);
-    free(offs);
+    sl_gcoord_delete_offsets(gc, g, NULL, 0, true, g->generation > 0, now_ms);
     sl_gcoord_group_drop(gc, g, SL_GKERR_COORDINATOR_NOT_AVAILABLE);
     sl_gcoord_leave_call(gc);
     return SL_GKERR_NONE;

@@ -64,8 +64,8 @@ member_matches(const sl_gmember_t *m, const sl_gmproto_t *p, int32_t n)
         const sl_gmproto_t *q = &m->protocols[i];
 
         if (!sl_str_eq(q->name, p[i].name) || q->metadata.len != p[i].metadata.len ||
-            (q->metadata.len > 0 && memcmp(q->metadata.ptr, p[i].metadata.ptr,
-                                           (size_t)q->metadata.len) != 0))
+            (q->metadata.len > 0 &&
+             memcmp(q->metadata.ptr, p[i].metadata.ptr, (size_t)q->metadata.len) != 0))
             return false;
     }
     return true;
@@ -177,7 +177,8 @@ pending_remove(sl_gcoord_t *gc, sl_group_t *g, sl_str_t id)
     if (i < 0)
         return;
     sl_gstr_free(&g->pending[i].id);
-    memmove(&g->pending[i], &g->pending[i + 1], (size_t)(g->n_pending - i - 1) * sizeof(*g->pending));
+    memmove(&g->pending[i], &g->pending[i + 1],
+            (size_t)(g->n_pending - i - 1) * sizeof(*g->pending));
     g->n_pending--;
     sl_gcoord_dirty(gc, g);
 }
@@ -211,7 +212,7 @@ new_member_id(sl_gcoord_t *gc, sl_str_t prefix)
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         r[i] = z ^ (z >> 31);
     }
-    r[0] = (r[0] & ~0xf000ull) | 0x4000ull;                             /* version 4 */
+    r[0] = (r[0] & ~0xf000ull) | 0x4000ull;                        /* version 4 */
     r[1] = (r[1] & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant */
     len = snprintf(s, n, "%.*s-%08x-%04x-%04x-%04x-%012llx", prefix.len > 0 ? (int)prefix.len : 0,
                    prefix.len > 0 ? prefix.ptr : "", (unsigned)(r[0] >> 32),
@@ -834,8 +835,8 @@ join_new_member(sl_gcoord_t *gc, sl_group_t *g, join_ctx_t *jc)
                    SL_GKERR_INCONSISTENT_GROUP_PROTOCOL);
         return;
     }
-    id = new_member_id(gc, req->group_instance_id.len >= 0 ? req->group_instance_id
-                                                            : req->client_id);
+    id = new_member_id(gc,
+                       req->group_instance_id.len >= 0 ? req->group_instance_id : req->client_id);
     if (req->group_instance_id.len >= 0) {
         old = sl_gcoord_static_member(g, req->group_instance_id);
         if (old)

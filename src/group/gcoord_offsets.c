@@ -189,37 +189,82 @@ cancel_commits(sl_gcoord_t *gc, const sl_group_t *g, sl_str_t topic, int32_t par
         if (pop->group_uid != g->uid)
             continue;
         for (int32_t j = 0; j < pop->n_commits; j++)
-            if (pop->commits[j].o.partition == partition && sl_str_eq(pop->commits[j].o.topic, topic))
+            if (pop->commits[j].o.partition == partition &&
+                sl_str_eq(pop->commits[j].o.topic, topic))
                 pop->commits[j].cancelled = true;
     }
 }
 
-void
-sl_gcoord_delete_offsets_records(sl_gcoord_t *gc, sl_group_t *g, sl_goffset_t **del, int32_t n,
-                                 bool group_tombstone, int64_t now_ms)
+static bool
+tp_listed(const sl_gtp_t *v, int32_t n, sl_str_t topic, int32_t partition)
 {
+    for (int32_t i = 0; i < n; i++)
+        if (v[i].partition == partition && sl_str_eq(v[i].topic, topic))
+            return true;
+    return false;
+}
+
+static void
+tp_add(sl_gtp_t **v, int32_t *n, int32_t *cap, sl_str_t topic, int32_t partition)
+{
+    if (tp_listed(*v, *n, topic, partition))
+        return;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *v = sl_xrealloc(*v, (size_t)*cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = (sl_gtp_t){sl_gstr_dup(topic), partition};
+}
+
+void
+sl_gcoord_delete_offsets(sl_gcoord_t *gc, sl_group_t *g, const sl_gtp_t *tps, int32_t n_tps,
+                         bool all, bool group_tombstone, int64_t now_ms)
+{
+    sl_gtp_t *del = NULL;
+    int32_t n = 0, cap = 0;
     sl_grecs_t r;
 
-    if (n == 0 && !group_tombstone)
-        return;
+    /* What goes: committed offsets and commits still in flight (their
+     * records land before these tombstones, so the log agrees). */
+    if (all) {
+        int32_t k;
+        sl_goffset_t **v = sl_gcoord_offsets_sorted(g, &k);
+
+        for (int32_t i = 0; i < k; i++)
+            tp_add(&del, &n, &cap, v[i]->topic, v[i]->partition);
+        free(v);
+    }
+    for (int32_t i = 0; i < n_tps; i++)
+        if (sl_gcoord_offset_get(g, tps[i].topic, tps[i].partition))
+            tp_add(&del, &n, &cap, tps[i].topic, tps[i].partition);
+    for (const sl_gpop_t *pop = gc->pops_head; pop; pop = pop->next) {
+        if (pop->group_uid != g->uid)
+            continue;
+        for (int32_t j = 0; j < pop->n_commits; j++) {
+            const sl_goffset_t *o = &pop->commits[j].o;
+
+            if (!pop->commits[j].cancelled &&
+                (all || tp_listed(tps, n_tps, o->topic, o->partition)))
+                tp_add(&del, &n, &cap, o->topic, o->partition);
+        }
+    }
     sl_grecs_init(&r);
     for (int32_t i = 0; i < n; i++) {
-        sl_str_t topic = del[i]->topic;
-        int32_t p = del[i]->partition;
-
         sl_grecs_begin(&r, now_ms);
-        sl_grec_offset_key(&r.buf, g->id, topic, p);
+        sl_grec_offset_key(&r.buf, g->id, del[i].topic, del[i].partition);
         sl_grecs_end(&r, true);
-        /* A commit in flight for it lands before the tombstone in the log. */
-        cancel_commits(gc, g, topic, p);
-        sl_gcoord_offset_del(g, topic, p); /* frees del[i] */
+        cancel_commits(gc, g, del[i].topic, del[i].partition);
+        sl_gcoord_offset_del(g, del[i].topic, del[i].partition);
+        sl_gstr_free(&del[i].topic);
     }
+    free(del);
     if (group_tombstone) {
         sl_grecs_begin(&r, now_ms);
         sl_grec_group_key(&r.buf, g->id);
         sl_grecs_end(&r, true);
     }
-    (void)sl_gcoord_persist(gc, g, &r, NULL);
+    if (r.n > 0)
+        (void)sl_gcoord_persist(gc, g, &r, NULL);
     sl_grecs_deinit(&r);
 }
 
@@ -307,6 +352,10 @@ commit_store(sl_gcoord_t *gc, sl_group_t *g, const sl_gcommit_req_t *req, void *
         c->o.metadata = sl_gstr_dup(p->metadata.len < 0 ? (sl_str_t){"", 0} : p->metadata);
         c->o.commit_ts = p->commit_timestamp == -1 ? now_ms : p->commit_timestamp;
         c->o.expire_ts = req->retention_time_ms == -1 ? -1 : now_ms + req->retention_time_ms;
+        /* The record with an expire timestamp (v1) has no leader epoch; only
+         * v2-4 requests carry a retention and none has an epoch anyway. */
+        if (c->o.expire_ts != -1)
+            c->o.leader_epoch = -1;
         sl_grecs_begin(&r, c->o.commit_ts);
         sl_grec_offset_key(&r.buf, g->id, c->o.topic, c->o.partition);
         sl_grecs_value_begin(&r);
@@ -344,7 +393,8 @@ commit_impl(sl_gcoord_t *gc, const sl_gcommit_req_t *req, void *cookie, int64_t 
         res[i].topic = p->topic;
         res[i].partition = p->partition;
         res[i].error_code = p->error_code ? p->error_code : err;
-        if (res[i].error_code == SL_GKERR_NONE && p->metadata.len > gc->cfg.offset_metadata_max_bytes)
+        if (res[i].error_code == SL_GKERR_NONE &&
+            p->metadata.len > gc->cfg.offset_metadata_max_bytes)
             res[i].error_code = SL_GKERR_OFFSET_METADATA_TOO_LARGE;
         eligible += res[i].error_code == SL_GKERR_NONE;
     }
@@ -440,14 +490,13 @@ subscribed(const sl_group_t *g, sl_str_t topic)
 }
 
 void
-sl_gcoord_offset_delete(sl_gcoord_t *gc, sl_str_t group_id, const sl_gtp_t *parts,
-                        int32_t n_parts, int64_t now_ms, sl_arena_t *a,
-                        sl_goffset_delete_resp_t *resp)
+sl_gcoord_offset_delete(sl_gcoord_t *gc, sl_str_t group_id, const sl_gtp_t *parts, int32_t n_parts,
+                        int64_t now_ms, sl_arena_t *a, sl_goffset_delete_resp_t *resp)
 {
     sl_group_t *g = NULL;
-    sl_goffset_t **del;
+    sl_gtp_t *del;
     int32_t n_del = 0;
-    bool consumer, dead;
+    bool consumer;
 
     memset(resp, 0, sizeof(*resp));
     resp->error_code = sl_gcoord_check(gc, group_id, false);
@@ -467,33 +516,23 @@ sl_gcoord_offset_delete(sl_gcoord_t *gc, sl_str_t group_id, const sl_gtp_t *part
     del = sl_xmalloc((size_t)(n_parts > 0 ? n_parts : 1) * sizeof(*del));
     for (int32_t i = 0; i < n_parts; i++) {
         sl_gpart_result_t *r = &resp->parts[i];
-        sl_goffset_t *o;
 
         r->topic = sl_gstr_arena(a, parts[i].topic);
         r->partition = parts[i].partition;
         r->error_code = SL_GKERR_NONE;
-        if (g->state != SL_GSTATE_EMPTY && subscribed(g, parts[i].topic)) {
+        if (g->state != SL_GSTATE_EMPTY && subscribed(g, parts[i].topic))
             r->error_code = SL_GKERR_GROUP_SUBSCRIBED_TO_TOPIC;
-            continue;
-        }
-        o = sl_gcoord_offset_get(g, parts[i].topic, parts[i].partition);
-        for (int32_t j = 0; j < n_del && o; j++)
-            if (del[j] == o)
-                o = NULL; /* listed twice */
-        if (o)
-            del[n_del++] = o;
-        /* A commit in flight for it would land before the tombstone. */
-        cancel_commits(gc, g, parts[i].topic, parts[i].partition);
+        else if (parts[i].topic.len >= 0)
+            del[n_del++] = parts[i];
     }
-    /* An Empty group left without offsets is gone (Kafka's cleanup). */
-    dead = g->state == SL_GSTATE_EMPTY && g->offsets.len == (size_t)n_del &&
-           !pending_commits(gc, g);
-    if (dead)
-        g->state = SL_GSTATE_DEAD;
-    sl_gcoord_delete_offsets_records(gc, g, del, n_del, dead && g->generation > 0, now_ms);
-    if (dead)
-        sl_gcoord_group_drop(gc, g, SL_GKERR_COORDINATOR_NOT_AVAILABLE);
+    sl_gcoord_delete_offsets(gc, g, del, n_del, false, false, now_ms);
     free(del);
+    /* An Empty group left without offsets is gone (Kafka's cleanup). */
+    if (g->state == SL_GSTATE_EMPTY && g->offsets.len == 0 && !pending_commits(gc, g)) {
+        g->state = SL_GSTATE_DEAD;
+        sl_gcoord_delete_offsets(gc, g, NULL, 0, false, g->generation > 0, now_ms);
+        sl_gcoord_group_drop(gc, g, SL_GKERR_COORDINATOR_NOT_AVAILABLE);
+    }
     sl_gcoord_leave_call(gc);
 }
 
@@ -533,16 +572,22 @@ cleanup_group(sl_gcoord_t *gc, sl_group_t *g, int64_t now_ms)
         if (exp)
             v[k++] = o;
     }
-    if (g->state == SL_GSTATE_EMPTY && g->offsets.len == (size_t)k && !pending_commits(gc, g)) {
-        /* Empty and nothing left to remember: the group is gone. */
-        g->state = SL_GSTATE_DEAD;
-        sl_gcoord_delete_offsets_records(gc, g, v, k, g->generation > 0, now_ms);
+    {
+        sl_gtp_t *tps = sl_xmalloc((size_t)(k ? k : 1) * sizeof(*tps));
+        bool dead =
+            g->state == SL_GSTATE_EMPTY && g->offsets.len == (size_t)k && !pending_commits(gc, g);
+
+        for (int32_t i = 0; i < k; i++)
+            tps[i] = (sl_gtp_t){v[i]->topic, v[i]->partition};
         free(v);
-        sl_gcoord_group_drop(gc, g, SL_GKERR_COORDINATOR_NOT_AVAILABLE);
-        return;
+        /* Empty and nothing left to remember: the group is gone too. */
+        if (dead)
+            g->state = SL_GSTATE_DEAD;
+        sl_gcoord_delete_offsets(gc, g, tps, k, false, dead && g->generation > 0, now_ms);
+        free(tps);
+        if (dead)
+            sl_gcoord_group_drop(gc, g, SL_GKERR_COORDINATOR_NOT_AVAILABLE);
     }
-    sl_gcoord_delete_offsets_records(gc, g, v, k, false, now_ms);
-    free(v);
 }
 
 void

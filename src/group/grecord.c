@@ -101,8 +101,7 @@ sl_gcoord_partition_for(sl_str_t group_id, int32_t num_partitions)
 /* ================================================================ subscription */
 
 int
-sl_gcoord_subscription_topics(sl_bytes_t metadata, void (*fn)(void *ctx, sl_str_t topic),
-                              void *ctx)
+sl_gcoord_subscription_topics(sl_bytes_t metadata, void (*fn)(void *ctx, sl_str_t topic), void *ctx)
 {
     sl_reader_t rd;
     int16_t version;
@@ -196,7 +195,8 @@ sl_grec_group_value(sl_buf_t *b, const sl_gmeta_t *m)
         sl_wr_str(&wr, false, nonnull(mm->client_host));
         sl_wr_i32(&wr, mm->rebalance_timeout_ms);
         sl_wr_i32(&wr, mm->session_timeout_ms);
-        sl_wr_bytes(&wr, false, mm->subscription.len < 0 ? (sl_bytes_t){NULL, 0} : mm->subscription);
+        sl_wr_bytes(&wr, false,
+                    mm->subscription.len < 0 ? (sl_bytes_t){NULL, 0} : mm->subscription);
         sl_wr_bytes(&wr, false, mm->assignment.len < 0 ? (sl_bytes_t){NULL, 0} : mm->assignment);
     }
 }

@@ -80,12 +80,12 @@
 /* ---- configuration (Kafka's broker settings) ---- */
 
 typedef struct sl_gcoord_config {
-    int32_t num_partitions;             /* offsets.topic.num.partitions (50) */
-    int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
-    int32_t min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
-    int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
-    int32_t max_size;                   /* group.max.size (INT32_MAX) */
-    int64_t offsets_retention_ms;       /* offsets.retention.minutes (7 days) in ms */
+    int32_t num_partitions;              /* offsets.topic.num.partitions (50) */
+    int32_t initial_rebalance_delay_ms;  /* group.initial.rebalance.delay.ms (3000) */
+    int32_t min_session_timeout_ms;      /* group.min.session.timeout.ms (6000) */
+    int32_t max_session_timeout_ms;      /* group.max.session.timeout.ms (1800000) */
+    int32_t max_size;                    /* group.max.size (INT32_MAX) */
+    int64_t offsets_retention_ms;        /* offsets.retention.minutes (7 days) in ms */
     int64_t retention_check_interval_ms; /* offsets.retention.check.interval.ms (600000) */
     int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes (4096) */
     int32_t new_member_join_timeout_ms;  /* Kafka's fixed 5 min for new members' joins */
@@ -363,8 +363,7 @@ void sl_gcoord_tick(sl_gcoord_t *gc, int64_t now_ms);
  * durable, otherwise the error clients should see (NOT_COORDINATOR when the
  * partition moved, COORDINATOR_NOT_AVAILABLE for a failed or timed-out write,
  * INVALID_COMMIT_OFFSET_SIZE when the batch is too large). */
-void sl_gcoord_persisted(sl_gcoord_t *gc, uint64_t persist_id, int16_t error_code,
-                         int64_t now_ms);
+void sl_gcoord_persisted(sl_gcoord_t *gc, uint64_t persist_id, int16_t error_code, int64_t now_ms);
 
 /* Group membership. cookie identifies the parked request (non-NULL). */
 sl_gcoord_res_t sl_gcoord_join(sl_gcoord_t *gc, const sl_gjoin_req_t *req, void *cookie,
@@ -406,7 +405,6 @@ int32_t sl_gcoord_partition_for(sl_str_t group_id, int32_t num_partitions);
 /* Topics of a ConsumerProtocolSubscription (any version): calls fn per topic.
  * SL_OK or SL_EPROTO. */
 SL_MUST_CHECK int sl_gcoord_subscription_topics(sl_bytes_t metadata,
-                                                void (*fn)(void *ctx, sl_str_t topic),
-                                                void *ctx);
+                                                void (*fn)(void *ctx, sl_str_t topic), void *ctx);
 
 #endif

@@ -21,7 +21,7 @@
 
 typedef enum sl_gstate {
     SL_GSTATE_EMPTY,
-    SL_GSTATE_PREPARING, /* PreparingRebalance: waiting for members to (re)join */
+    SL_GSTATE_PREPARING,  /* PreparingRebalance: waiting for members to (re)join */
     SL_GSTATE_COMPLETING, /* CompletingRebalance: waiting for the leader's SyncGroup */
     SL_GSTATE_STABLE,
     SL_GSTATE_DEAD,
@@ -183,12 +183,12 @@ struct sl_gcoord {
         uint64_t id;
         int16_t err;
         int64_t now;
-    } *deferred;
+    } * deferred;
     size_t n_deferred, cap_deferred;
     sl_group_t **dirty;
     size_t n_dirty, cap_dirty;
-    int depth;      /* nesting of public calls */
-    bool in_cb;     /* inside an owner callback */
+    int depth;  /* nesting of public calls */
+    bool in_cb; /* inside an owner callback */
 
     /* Capture of a completion for the call in progress. */
     void *cur_cookie;
@@ -238,7 +238,7 @@ typedef struct sl_grecs {
         size_t koff, klen, voff;
         int32_t vlen; /* -1 = tombstone */
         int64_t ts;
-    } *items;
+    } * items;
     int32_t n, cap;
 } sl_grecs_t;
 
@@ -291,9 +291,10 @@ void sl_gcoord_complete_commit(sl_gcoord_t *gc, sl_gpop_t *pop, int16_t err);
 void sl_gcoord_cleanup(sl_gcoord_t *gc, int64_t now_ms);
 /* Sorted copy of the group's offsets (caller frees the array only). */
 sl_goffset_t **sl_gcoord_offsets_sorted(const sl_group_t *g, int32_t *n);
-/* Deletes offsets: tombstones + cancelling pending commits for them. */
-void sl_gcoord_delete_offsets_records(sl_gcoord_t *gc, sl_group_t *g, sl_goffset_t **del,
-                                      int32_t n, bool group_tombstone, int64_t now_ms);
+/* Deletes the listed offsets (or all), committed or still in flight, with
+ * tombstones in one batch (plus the group's own when group_tombstone). */
+void sl_gcoord_delete_offsets(sl_gcoord_t *gc, sl_group_t *g, const sl_gtp_t *tps, int32_t n_tps,
+                              bool all, bool group_tombstone, int64_t now_ms);
 
 /* ---- grecord.c: __consumer_offsets formats ---- */
 

@@ -356,10 +356,8 @@ int16_t
 sl_tgc_leave(sl_tgc_t *c)
 {
     sl_gleave_member_t lm = {c->member_id, c->instance_id};
-    sl_gleave_req_t req = {.api_version = 3,
-                           .group_id = SL_STR_LIT(GROUP),
-                           .members = &lm,
-                           .n_members = 1};
+    sl_gleave_req_t req = {
+        .api_version = 3, .group_id = SL_STR_LIT(GROUP), .members = &lm, .n_members = 1};
     sl_gleave_resp_t resp;
 
     sl_gcoord_leave(c->tg->gc, &req, c->tg->now, &c->tg->arena, &resp);
@@ -390,8 +388,8 @@ sl_tgc_commit(sl_tgc_t *c, const char *topic, int32_t partition, int64_t offset,
 
     c->commit.done = false;
     c->commit.n_done = 0;
-    res = sl_gcoord_commit(c->tg->gc, &req, &c->commit, c->tg->now, &c->tg->arena,
-                           &c->commit.commit);
+    res =
+        sl_gcoord_commit(c->tg->gc, &req, &c->commit, c->tg->now, &c->tg->arena, &c->commit.commit);
     if (res == SL_GCOORD_DONE)
         slot_hit(&c->commit);
     return res;
