@@ -173,9 +173,12 @@ init_field(const sl_kfield_t *f, uint8_t *p)
     case SL_KK_INT64:
         *(int64_t *)p = f->def;
         break;
-    case SL_KK_FLOAT64:
-        *(double *)p = (double)f->def;
+    case SL_KK_FLOAT64: {
+        double d = (double)f->def;
+
+        memcpy(p, &d, sizeof(d));
         break;
+    }
     case SL_KK_UUID:
         memset(p, 0, sizeof(sl_uuid_t));
         break;
@@ -321,9 +324,12 @@ decode_value(const sl_kfield_t *f, uint8_t *p, bool nullable, bool compact, kctx
     case SL_KK_INT64:
         *(int64_t *)p = sl_rd_i64(rd);
         break;
-    case SL_KK_FLOAT64:
-        *(double *)p = sl_rd_f64(rd);
+    case SL_KK_FLOAT64: {
+        double d = sl_rd_f64(rd);
+
+        memcpy(p, &d, sizeof(d));
         break;
+    }
     case SL_KK_UUID: {
         const uint8_t *q = sl_rd_take(rd, sizeof(sl_uuid_t));
 
@@ -672,8 +678,7 @@ encode_tags(const sl_kstruct_t *sd, const uint8_t *p, kctx_t *cx, sink_t *s)
         const sl_kfield_t *f = &sd->fields[i];
         int j;
 
-        if (!f_present(f, cx->ver) || !f_tagged(f, cx->ver) ||
-            field_is_default(f, p + f->offset))
+        if (!f_present(f, cx->ver) || !f_tagged(f, cx->ver) || field_is_default(f, p + f->offset))
             continue;
         SL_ASSERT(nk < (int)SL_ARRAY_LEN(known));
         for (j = nk; j > 0 && known[j - 1]->tag > f->tag; j--)
@@ -805,9 +810,13 @@ print_value(const sl_kfield_t *f, const uint8_t *p, int16_t v, int depth, sl_buf
     case SL_KK_INT64:
         pr(out, "%" PRId64, *(const int64_t *)p);
         break;
-    case SL_KK_FLOAT64:
-        pr(out, "%.17g", *(const double *)p);
+    case SL_KK_FLOAT64: {
+        double d;
+
+        memcpy(&d, p, sizeof(d));
+        pr(out, "%.17g", d);
         break;
+    }
     case SL_KK_UUID:
         pr(out, "uuid:");
         pr_hex(out, p, sizeof(sl_uuid_t));

@@ -21,16 +21,16 @@
 #include "proto/kcodec.h"
 #include "proto/wire.h"
 
-#define SL_API_KEY_API_VERSIONS         18
+#define SL_API_KEY_API_VERSIONS        18
 #define SL_API_KEY_CONTROLLED_SHUTDOWN 7
 
 typedef struct sl_kreq_header {
     int16_t api_key;
     int16_t api_version;
     int32_t correlation_id;
-    sl_str_t client_id;         /* null in header v0 or when the client sent null */
-    int16_t header_version;     /* 0, 1, 2; -1 when only the first 8 bytes were read */
-    sl_ktags_t _unknown_tags;   /* header v2 tagged fields, kept raw */
+    sl_str_t client_id;       /* null in header v0 or when the client sent null */
+    int16_t header_version;   /* 0, 1, 2; -1 when only the first 8 bytes were read */
+    sl_ktags_t _unknown_tags; /* header v2 tagged fields, kept raw */
 } sl_kreq_header_t;
 
 /* Request header version for (key, version): 0, 1 or 2; -1 for an API key
@@ -56,7 +56,7 @@ void sl_kheader_request_encode(const sl_kreq_header_t *h, sl_writer_t *wr);
 void sl_kheader_response_encode(int16_t api_key, int16_t api_version, int32_t correlation_id,
                                 sl_writer_t *wr);
 /* Reads a response header (clients and tests); unknown tags are skipped. */
-SL_MUST_CHECK int sl_kheader_response_decode(sl_reader_t *rd, int16_t api_key,
-                                             int16_t api_version, int32_t *correlation_id);
+SL_MUST_CHECK int sl_kheader_response_decode(sl_reader_t *rd, int16_t api_key, int16_t api_version,
+                                             int32_t *correlation_id);
 
 #endif
