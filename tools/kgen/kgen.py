@@ -223,8 +223,6 @@ def build_struct(msg, st, registry, common):
         f.default, f.defnull = parse_default(
             fj, base, f.is_array, f.is_struct, f.nullable is not None, what
         )
-        if f.defnull and f.tagged is None and False:
-            pass
         f.child = None
         if f.is_struct:
             if "fields" in fj:
@@ -364,7 +362,7 @@ def field_comment(f):
     if f.defnull:
         parts.append("default null")
     elif f.default != 0:
-        parts.append("default %d" % f.default)
+        parts.append("default %s" % ("true" if f.base == "bool" else str(f.default)))
     if f.noflex:
         parts.append("never compact")
     return "/* %s */" % ", ".join(parts)

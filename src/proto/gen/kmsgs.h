@@ -722,7 +722,7 @@ typedef struct sl_BrokerHeartbeatResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
     bool IsCaughtUp; /* v0+ */
-    bool IsFenced; /* v0+, default 1 */
+    bool IsFenced; /* v0+, default true */
     bool ShouldShutDown; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BrokerHeartbeatResponse_t;
@@ -2982,7 +2982,7 @@ typedef struct sl_MetadataRequest_MetadataRequestTopic {
 } sl_MetadataRequest_MetadataRequestTopic_t;
 typedef struct sl_MetadataRequest {
     struct { int32_t len; /* -1 = null */ sl_MetadataRequest_MetadataRequestTopic_t *items; } Topics; /* v0+, nullable 1+ */
-    bool AllowAutoTopicCreation; /* v4+, default 1 */
+    bool AllowAutoTopicCreation; /* v4+, default true */
     bool IncludeClusterAuthorizedOperations; /* v8-10 */
     bool IncludeTopicAuthorizedOperations; /* v8+ */
     sl_ktags_t _unknown_tags;
