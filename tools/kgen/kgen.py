@@ -591,8 +591,8 @@ def main():
                 data = fp.read()
             h.update(rel.encode() + b"\0" + data + b"\0")
             msgs.append(load_message(path, rel))
-        ident = "%d spec files, sha256 %s (over each sorted relative path, NUL, contents, NUL)" % (
-            len(files), h.hexdigest())
+        ident = ("%d spec files,\n * sha256 %s\n * (hashed: each sorted relative path, NUL, "
+                 "contents, NUL)" % (len(files), h.hexdigest()))
         names = [m.name for m in msgs]
         if len(set(names)) != len(names):
             raise GenError("duplicate message names")
