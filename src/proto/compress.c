@@ -203,7 +203,9 @@ snappy_block_decode(sink_t *s, const uint8_t *in, size_t in_len)
         return SL_EPROTO;
     if (ulen > sink_budget(s))
         return SL_ETOOBIG;
-    sink_grow(s, s->out->len + ulen);
+    /* +1: an empty block must still get a real pointer (NULL + 0 is
+     * undefined); the limit always leaves room for it. */
+    sink_grow(s, s->out->len + ulen + 1);
     got = ulen;
     if (snappy_uncompress((const char *)in, in_len, (char *)s->out->data + s->out->len, &got) !=
             SNAPPY_OK ||

@@ -131,7 +131,9 @@ sl_record_iter_init_validated(sl_record_iter_t *it, const sl_batch_hdr_t *h, con
             it->err = rc;
             return rc;
         }
-        sl_rd_init(&it->rd, scratch->data, scratch->len);
+        /* An empty stream may leave scratch unallocated: never read from
+         * a NULL base (NULL + 0 is undefined). */
+        sl_rd_init(&it->rd, scratch->len ? scratch->data : body, scratch->len);
     }
     it->left = h->record_count;
     it->prev_delta = -1;

@@ -213,6 +213,20 @@ SL_TEST(compress_empty_input_is_not_a_stream)
     sl_buf_deinit(&out);
 }
 
+SL_TEST(compress_snappy_empty_block_into_empty_buffer)
+{
+    /* Found by fuzz_batch: a raw snappy block of length 0 decoded into a
+     * buffer that had never been allocated (UBSan: NULL + 0). */
+    sl_buf_t out = SL_BUF_INIT;
+
+    SL_CHECK_OK(sl_decompress(SL_CODEC_SNAPPY, (const uint8_t *)"\0", 1, &out, 0));
+    SL_CHECK_EQ(out.len, 0);
+    SL_CHECK_OK(sl_decompress(
+        SL_CODEC_SNAPPY, (const uint8_t *)"\x82SNAPPY\0\0\0\0\1\0\0\0\1\0\0\0\1\0", 21, &out, 0));
+    SL_CHECK_EQ(out.len, 0);
+    sl_buf_deinit(&out);
+}
+
 /* ---- gzip variants ---- */
 
 SL_TEST(compress_gzip_accepts_zlib_and_concatenated_members)

@@ -7,14 +7,18 @@ tests check that our iterator reads exactly the records below and that our
 builder's uncompressed output equals kafka-python's byte for byte.
 
 Run from the repository root: /usr/bin/python3 tests/unit/data/gen_batches.py
+With --fuzz-seeds DIR it writes the seed corpus of tests/fuzz/fuzz_batch.c
+instead (small batches per codec behind the harness's mode byte).
 Needs the Debian packages python3-kafka python3-snappy python3-lz4
 python3-zstandard. The outputs are checked in; rerun only to change them.
 
-The record contents are a formula (rec() below) that test_record.c repeats
+Reruns change batch_gzip.bin (the gzip header carries the time) and nothing
+else. The record contents are a formula (rec() below) that test_record.c repeats
 as fixture_record(); keep the two in step.
 """
 import os
 import struct
+import sys
 
 import lz4.frame
 import snappy
@@ -107,8 +111,8 @@ def lz4_legacy_frame(payload):
     return bytes(frame)
 
 
-def write(name, data):
-    with open(os.path.join(OUT, name), "wb") as f:
+def write(name, data, out=OUT):
+    with open(os.path.join(out, name), "wb") as f:
         f.write(data)
     print("%-28s %6d bytes" % (name, len(data)))
 
@@ -127,5 +131,23 @@ def main():
     write("lz4_legacy.bin", lz4_legacy_frame(b"sluice legacy lz4 " * 100))
 
 
+def fuzz_seeds(out):
+    """Mode byte 0 = batch as is; 0x0e = also feed the section to lz4 decoders."""
+    n = 8
+    for codec in CODECS:
+        write("%s.bin" % codec, b"\x00" + build(codec, n=n), out)
+    plain = build("none", n=n)
+    write("snappy_raw.bin", b"\x00" + recompress(plain, 2, snappy.compress), out)
+    write("zstd_stream.bin", b"\x00" + recompress(
+        plain, 4, zstandard.ZstdCompressor(write_content_size=False).compress), out)
+    write("lz4_linked.bin", b"\x00" + recompress(plain, 3, lz4.frame.compress), out)
+    write("txn.bin", b"\x00" + build("none", n=2, txn=True, pid=9, epoch=1, seq=5), out)
+    legacy = lz4_legacy_frame(b"sluice legacy lz4 " * 20)
+    write("lz4_legacy.bin", b"\x0e" + plain[:HEADER_SIZE] + legacy, out)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
+        fuzz_seeds(sys.argv[2])
+    else:
+        main()
