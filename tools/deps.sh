@@ -5,6 +5,7 @@ set -eu
 PKGS="gcc make clang libclang-rt-14-dev pkg-config clang-format cppcheck \
  zlib1g-dev liblz4-dev libsnappy-dev libzstd-dev librdkafka-dev libssl-dev \
  kcat python3 python3-kafka python3-confluent-kafka python3-pytest \
+ python3-snappy python3-lz4 python3-zstandard \
  nodejs npm fio iperf3 procps"
 missing=""
 for p in $PKGS; do

@@ -141,16 +141,75 @@ sl_record_iter_init_validated(sl_record_iter_t *it, const sl_batch_hdr_t *h, con
     return SL_OK;
 }
 
+/*
+ * Hot-path readers. Most record varints take one or two bytes; those are
+ * read inline and everything else goes to wire.c, which keeps the error rules
+ * (a failed reader has p == end, so it always takes the slow path).
+ */
+static inline uint64_t
+rd_uv(sl_reader_t *rd, int max_bits)
+{
+    const uint8_t *p = rd->p;
+
+    if (SL_LIKELY(rd->end - p >= 2)) {
+        if (!(p[0] & 0x80)) {
+            rd->p = p + 1;
+            return p[0];
+        }
+        if (!(p[1] & 0x80)) {
+            rd->p = p + 2;
+            return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        }
+    } else if (p < rd->end && !(p[0] & 0x80)) {
+        rd->p = p + 1;
+        return p[0];
+    }
+    return sl_rd_uvarint_bits(rd, max_bits);
+}
+
+static inline int32_t
+rd_varint(sl_reader_t *rd)
+{
+    uint32_t u = (uint32_t)rd_uv(rd, 32);
+
+    return (int32_t)(u >> 1) ^ -(int32_t)(u & 1);
+}
+
+static inline int64_t
+rd_varlong(sl_reader_t *rd)
+{
+    uint64_t u = rd_uv(rd, 64);
+
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* Varint-length bytes; -1 = null, anything below fails the reader. */
+static inline sl_bytes_t
+rd_varbytes(sl_reader_t *rd)
+{
+    int32_t n = rd_varint(rd);
+    const uint8_t *p = rd->p;
+
+    if (SL_LIKELY(n >= 0 && (size_t)n <= sl_rd_left(rd))) {
+        rd->p += n;
+        return (sl_bytes_t){p, n};
+    }
+    if (n == -1)
+        return SL_BYTES_NULL; /* a failed reader yields 0, never -1 */
+    sl_rd_fail(rd);
+    return (sl_bytes_t){(const uint8_t *)"", 0};
+}
+
 /* Walks count headers in rd, checking each; leaves rd after the last. */
 static void
 skip_headers(sl_reader_t *rd, int32_t count)
 {
     for (int32_t i = 0; i < count && !rd->err; i++) {
-        sl_bytes_t k = sl_rd_varbytes(rd);
+        sl_bytes_t k = rd_varbytes(rd);
 
         if (k.len < 0)
             sl_rd_fail(rd); /* Kafka: header keys are never null */
-        (void)sl_rd_varbytes(rd);
+        (void)rd_varbytes(rd);
     }
 }
 
@@ -178,18 +237,18 @@ sl_record_iter_next(sl_record_iter_t *it, sl_record_t *r)
         return it->err;
     if (it->left == 0)
         return sl_rd_left(&it->rd) == 0 ? 0 : iter_fail(it);
-    len = sl_rd_varint(&it->rd);
+    len = rd_varint(&it->rd);
     if (it->rd.err || len < 0 || (size_t)len > sl_rd_left(&it->rd))
         return iter_fail(it);
     /* Parse inside the declared length, then demand it was used exactly. */
     sl_rd_init(&rr, it->rd.p, (size_t)len);
     it->rd.p += len;
     r->attributes = sl_rd_i8(&rr);
-    r->timestamp_delta = sl_rd_varlong(&rr);
-    r->offset_delta = sl_rd_varint(&rr);
-    r->key = sl_rd_varbytes(&rr);
-    r->value = sl_rd_varbytes(&rr);
-    r->header_count = sl_rd_varint(&rr);
+    r->timestamp_delta = rd_varlong(&rr);
+    r->offset_delta = rd_varint(&rr);
+    r->key = rd_varbytes(&rr);
+    r->value = rd_varbytes(&rr);
+    r->header_count = rd_varint(&rr);
     /* A header is at least two bytes (two one-byte lengths). */
     if (rr.err || r->header_count < 0 || (size_t)r->header_count > sl_rd_left(&rr) / 2)
         return iter_fail(it);

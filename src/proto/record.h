@@ -276,7 +276,8 @@ SL_MUST_CHECK int sl_batch_builder_append_record(sl_batch_builder_t *b, const sl
  * Appends the complete batch (header, compressed records, CRC) to out and
  * resets the builder. Returns SL_OK, SL_EINVAL (no records: Kafka never
  * writes an empty batch from a producer; or a bad compression level),
- * SL_ETOOBIG (batch over 2 GiB). out is unchanged on failure.
+ * SL_ETOOBIG (batch over 2 GiB). On failure out is unchanged and the
+ * builder keeps its records (fix the options and finish again).
  */
 SL_MUST_CHECK int sl_batch_builder_finish(sl_batch_builder_t *b, sl_buf_t *out);
 

@@ -55,7 +55,14 @@ sl_batch_builder_reset(sl_batch_builder_t *b)
 /* Record encoding                                                      */
 /* ------------------------------------------------------------------ */
 
-static size_t
+/* Bytes of a uvarint: 1 + (bits above the first 7) / 7, without a loop. */
+static inline size_t
+uv_size(uint64_t v)
+{
+    return (size_t)(((64 - __builtin_clzll(v | 1)) + 6) / 7);
+}
+
+static inline size_t
 put_uvarint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
@@ -68,7 +75,7 @@ put_uvarint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static size_t
+static inline size_t
 put_varbytes(uint8_t *p, sl_bytes_t v)
 {
     size_t n = put_uvarint(p, sl_zigzag32(v.len < 0 ? -1 : v.len));
@@ -83,7 +90,7 @@ put_varbytes(uint8_t *p, sl_bytes_t v)
 static uint64_t
 varbytes_size(int32_t len)
 {
-    return len < 0 ? 1 : sl_varint_size(len) + (uint64_t)len;
+    return len < 0 ? 1 : uv_size(sl_zigzag32(len)) + (uint64_t)len;
 }
 
 /* Encoded headers come either as an array or as already-encoded bytes
@@ -150,11 +157,12 @@ append_rec(sl_batch_builder_t *b, int32_t delta, int64_t ts, int8_t attr, sl_byt
         return rc;
     /* Wrapping subtraction: Kafka's own arithmetic on longs wraps too. */
     ts_delta = b->count == 0 ? 0 : (int64_t)((uint64_t)ts - (uint64_t)b->base_ts);
-    body = 1 + sl_varlong_size(ts_delta) + sl_varint_size(delta) + varbytes_size(key.len) +
-           varbytes_size(value.len) + sl_varint_size(hs->count) + hsize;
+    body = 1 + uv_size(sl_zigzag64(ts_delta)) + uv_size(sl_zigzag32(delta)) +
+           varbytes_size(key.len) + varbytes_size(value.len) + uv_size(sl_zigzag32(hs->count)) +
+           hsize;
     if (body > INT32_MAX)
         return SL_ETOOBIG;
-    total = sl_varint_size((int32_t)body) + body;
+    total = uv_size(sl_zigzag32((int32_t)body)) + body;
     /* The whole batch length is an int32 too, header included. */
     if (b->records.len + total > (uint64_t)INT32_MAX - SL_BATCH_HEADER_SIZE)
         return SL_ETOOBIG;
