@@ -108,8 +108,8 @@ iterate_batch(const sl_buf_t *batch, sl_buf_t *scratch, int expect)
 int
 main(int argc, char **argv)
 {
-    static const sl_codec_t codecs[] = {SL_CODEC_NONE, SL_CODEC_GZIP, SL_CODEC_SNAPPY,
-                                        SL_CODEC_LZ4, SL_CODEC_ZSTD};
+    static const sl_codec_t codecs[] = {SL_CODEC_NONE, SL_CODEC_GZIP, SL_CODEC_SNAPPY, SL_CODEC_LZ4,
+                                        SL_CODEC_ZSTD};
     input_t in = {1000, NULL, NULL, 100};
 
     if (argc > 1 && strcmp(argv[1], "-h") == 0) {
