@@ -1,10 +1,12 @@
 /*
- * record.c -- record batch (magic 2) envelope: parse, validate, patch.
+ * record.c -- record batch (magic 2) envelope (parse, validate, patch) and
+ * record iteration. Building lives in record_build.c.
  * See record.h for the layout.
  */
 #include "proto/record.h"
 
 #include "base/crc32c.h"
+#include "proto/compress.h"
 #include "proto/wire.h"
 
 int
@@ -81,4 +83,215 @@ sl_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t ts)
     sl_put_be16(batch + SL_BATCH_OFF_ATTRIBUTES, (uint16_t)(attr | SL_ATTR_LOG_APPEND_TIME));
     sl_put_be64(batch + SL_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)ts);
     sl_batch_update_crc(batch, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Record iteration                                                     */
+/* ------------------------------------------------------------------ */
+
+int
+sl_record_iter_init(sl_record_iter_t *it, const uint8_t *batch, size_t len, sl_buf_t *scratch,
+                    size_t max_decompressed)
+{
+    sl_batch_hdr_t h;
+    int rc;
+
+    memset(it, 0, sizeof(*it));
+    it->err = SL_EPROTO; /* until initialised: next() on a failed init fails */
+    if ((rc = sl_batch_validate(batch, len, &h)) != SL_OK)
+        return rc;
+    return sl_record_iter_init_validated(it, &h, batch, len, scratch, max_decompressed);
+}
+
+int
+sl_record_iter_init_validated(sl_record_iter_t *it, const sl_batch_hdr_t *h, const uint8_t *batch,
+                              size_t len, sl_buf_t *scratch, size_t max_decompressed)
+{
+    const uint8_t *body;
+    size_t body_len;
+    int rc;
+
+    memset(it, 0, sizeof(*it));
+    it->err = SL_EINVAL;
+    if (len < SL_BATCH_HEADER_SIZE || h->record_count < 0)
+        return SL_EINVAL;
+    it->hdr = *h;
+    body = batch + SL_BATCH_HEADER_SIZE;
+    body_len = len - SL_BATCH_HEADER_SIZE;
+    /* An empty records section is what compaction leaves of an emptied
+     * batch; it keeps its codec bits but has no stream to decode. */
+    if (sl_batch_codec(h) == SL_CODEC_NONE || body_len == 0) {
+        sl_rd_init(&it->rd, body, body_len);
+    } else {
+        if (scratch == NULL)
+            return SL_EINVAL;
+        sl_buf_reset(scratch);
+        rc = sl_decompress(sl_batch_codec(h), body, body_len, scratch, max_decompressed);
+        if (rc != SL_OK) {
+            it->err = rc;
+            return rc;
+        }
+        /* An empty stream may leave scratch unallocated: never read from
+         * a NULL base (NULL + 0 is undefined). */
+        sl_rd_init(&it->rd, scratch->len ? scratch->data : body, scratch->len);
+    }
+    it->left = h->record_count;
+    it->prev_delta = -1;
+    it->err = SL_OK;
+    return SL_OK;
+}
+
+/*
+ * Hot-path readers. Most record varints take one or two bytes; those are
+ * read inline and everything else goes to wire.c, which keeps the error rules
+ * (a failed reader has p == end, so it always takes the slow path).
+ */
+static inline uint64_t
+rd_uv(sl_reader_t *rd, int max_bits)
+{
+    const uint8_t *p = rd->p;
+
+    if (SL_LIKELY(rd->end - p >= 2)) {
+        if (!(p[0] & 0x80)) {
+            rd->p = p + 1;
+            return p[0];
+        }
+        if (!(p[1] & 0x80)) {
+            rd->p = p + 2;
+            return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        }
+    } else if (p < rd->end && !(p[0] & 0x80)) {
+        rd->p = p + 1;
+        return p[0];
+    }
+    return sl_rd_uvarint_bits(rd, max_bits);
+}
+
+static inline int32_t
+rd_varint(sl_reader_t *rd)
+{
+    uint32_t u = (uint32_t)rd_uv(rd, 32);
+
+    return (int32_t)(u >> 1) ^ -(int32_t)(u & 1);
+}
+
+static inline int64_t
+rd_varlong(sl_reader_t *rd)
+{
+    uint64_t u = rd_uv(rd, 64);
+
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* Varint-length bytes; -1 = null, anything below fails the reader. */
+static inline sl_bytes_t
+rd_varbytes(sl_reader_t *rd)
+{
+    int32_t n = rd_varint(rd);
+    const uint8_t *p = rd->p;
+
+    if (SL_LIKELY(n >= 0 && (size_t)n <= sl_rd_left(rd))) {
+        rd->p += n;
+        return (sl_bytes_t){p, n};
+    }
+    if (n == -1)
+        return SL_BYTES_NULL; /* a failed reader yields 0, never -1 */
+    sl_rd_fail(rd);
+    return (sl_bytes_t){(const uint8_t *)"", 0};
+}
+
+/* Walks count headers in rd, checking each; leaves rd after the last. */
+static void
+skip_headers(sl_reader_t *rd, int32_t count)
+{
+    for (int32_t i = 0; i < count && !rd->err; i++) {
+        sl_bytes_t k = rd_varbytes(rd);
+
+        if (k.len < 0)
+            sl_rd_fail(rd); /* Kafka: header keys are never null */
+        (void)rd_varbytes(rd);
+    }
+}
+
+static int
+iter_fail(sl_record_iter_t *it)
+{
+    it->err = SL_EPROTO;
+    return SL_EPROTO;
+}
+
+/* Wrapping addition: base values come from the wire and may be extreme. */
+static int64_t
+add_wrap(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+int
+sl_record_iter_next(sl_record_iter_t *it, sl_record_t *r)
+{
+    sl_reader_t rr;
+    int32_t len;
+
+    if (it->err)
+        return it->err;
+    if (it->left == 0)
+        return sl_rd_left(&it->rd) == 0 ? 0 : iter_fail(it);
+    len = rd_varint(&it->rd);
+    if (it->rd.err || len < 0 || (size_t)len > sl_rd_left(&it->rd))
+        return iter_fail(it);
+    /* Parse inside the declared length, then demand it was used exactly. */
+    sl_rd_init(&rr, it->rd.p, (size_t)len);
+    it->rd.p += len;
+    r->attributes = sl_rd_i8(&rr);
+    r->timestamp_delta = rd_varlong(&rr);
+    r->offset_delta = rd_varint(&rr);
+    r->key = rd_varbytes(&rr);
+    r->value = rd_varbytes(&rr);
+    r->header_count = rd_varint(&rr);
+    /* A header is at least two bytes (two one-byte lengths). */
+    if (rr.err || r->header_count < 0 || (size_t)r->header_count > sl_rd_left(&rr) / 2)
+        return iter_fail(it);
+    r->headers = rr.p;
+    skip_headers(&rr, r->header_count);
+    if (rr.err || sl_rd_left(&rr) != 0)
+        return iter_fail(it);
+    r->headers_len = (size_t)(rr.p - r->headers);
+    if (r->offset_delta <= it->prev_delta || r->offset_delta > it->hdr.last_offset_delta)
+        return iter_fail(it);
+    it->prev_delta = r->offset_delta;
+    it->left--;
+    r->offset = add_wrap(it->hdr.base_offset, r->offset_delta);
+    if (it->hdr.attributes & SL_ATTR_LOG_APPEND_TIME)
+        r->timestamp = it->hdr.max_timestamp;
+    else
+        r->timestamp = add_wrap(it->hdr.base_timestamp, r->timestamp_delta);
+    return 1;
+}
+
+void
+sl_header_iter_init(sl_header_iter_t *hi, const sl_record_t *r)
+{
+    sl_rd_init(&hi->rd, r->headers, r->headers_len);
+    hi->left = r->header_count;
+}
+
+int
+sl_header_iter_next(sl_header_iter_t *hi, sl_header_t *h)
+{
+    sl_bytes_t k;
+
+    if (hi->rd.err)
+        return SL_EPROTO;
+    if (hi->left <= 0)
+        return 0;
+    k = sl_rd_varbytes(&hi->rd);
+    h->value = sl_rd_varbytes(&hi->rd);
+    if (hi->rd.err || k.len < 0) {
+        sl_rd_fail(&hi->rd);
+        return SL_EPROTO;
+    }
+    h->key = (sl_str_t){(const char *)k.ptr, k.len};
+    hi->left--;
+    return 1;
 }
