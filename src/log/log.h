@@ -1,0 +1,232 @@
+/*
+ * log.h -- the storage engine: Kafka-format partition logs on local disk.
+ *
+ * One sl_log_mgr_t per log directory (Kafka's `log.dirs` entry) owns every
+ * partition log (sl_plog_t) found in it, the two per-directory checkpoint
+ * files, a flusher thread (group-commit fsync) and a janitor thread (unlink,
+ * close of big files, checkpoint writes). The broker's event loop polls
+ * sl_log_mgr_fd() and calls sl_log_mgr_poll() when it is readable; flush
+ * completions are delivered from there through opts.durable_fn.
+ *
+ * Threading (@locality): every function here is called from one thread, the
+ * event loop that owns the manager. The background threads never touch a
+ * partition's state; they only run fsync/unlink/close/write-file jobs and
+ * hand results back through the eventfd.
+ *
+ * Errors: SL_EPROTO / SL_ECORRUPT (a produced batch is malformed / has a bad
+ * CRC), SL_ETOOBIG (over max.message.bytes), SL_ERANGE (offset outside the
+ * log), SL_ENOSPC / SL_EIO (storage errors -> KAFKA_STORAGE_ERROR),
+ * SL_EOFFLINE (the partition was taken offline after an I/O error or after
+ * corruption below the recovery point; it stays offline until reopened).
+ *
+ * The file formats are in docs/ondisk.md.
+ */
+#ifndef SL_LOG_LOG_H
+#define SL_LOG_LOG_H
+
+#include "base/common.h"
+
+typedef struct sl_log_mgr sl_log_mgr_t;
+typedef struct sl_plog sl_plog_t;
+typedef struct sl_seg sl_seg_t;
+
+/* ---- per-topic configuration (Kafka topic config names) ---------------- */
+
+typedef struct sl_log_cfg {
+    int64_t segment_bytes;        /* segment.bytes, 1 GiB */
+    int64_t segment_ms;           /* segment.ms, 7 days */
+    int64_t segment_index_bytes;  /* segment.index.bytes, 10 MiB */
+    int64_t index_interval_bytes; /* index.interval.bytes, 4096 */
+    int64_t retention_ms;         /* retention.ms, 7 days; -1 = keep forever */
+    int64_t retention_bytes;      /* retention.bytes, -1 = no size limit */
+    int64_t max_message_bytes;    /* max.message.bytes, 1048588 (one batch) */
+    int64_t flush_messages;       /* flush.messages, INT64_MAX = never */
+    int64_t flush_ms;             /* flush.ms, INT64_MAX = never */
+    bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+} sl_log_cfg_t;
+
+/* Fills Kafka's defaults. */
+void sl_log_cfg_init(sl_log_cfg_t *cfg);
+
+/* ---- the manager: one per log directory --------------------------------- */
+
+/* How the high watermark moves without replication. */
+typedef enum sl_log_hw_mode {
+    SL_LOG_HW_ON_WRITE = 0, /* HW = LEO after every append (Kafka single node) */
+    SL_LOG_HW_ON_FSYNC,     /* HW = durable offset; every append requests a flush */
+    SL_LOG_HW_MANUAL,       /* only sl_plog_set_hw moves it (replication) */
+} sl_log_hw_mode_t;
+
+/* Flush completion: offsets < durable_end of pl are on stable storage (rc
+ * SL_OK), or the flush failed (rc SL_EIO; pl is now offline and nothing past
+ * the previous durable_end may be acknowledged). Called from sl_log_mgr_poll. */
+typedef void sl_log_durable_fn(void *arg, sl_plog_t *pl, int64_t durable_end, int rc);
+/* Configuration of a partition found on disk at open time. */
+typedef void sl_log_cfg_fn(void *arg, const char *topic, int32_t partition, sl_log_cfg_t *cfg);
+
+typedef struct sl_log_mgr_opts {
+    sl_log_cfg_t default_cfg; /* for partitions cfg_fn does not describe */
+    sl_log_cfg_fn *cfg_fn;    /* may be NULL */
+    void *cfg_arg;
+    sl_log_durable_fn *durable_fn; /* may be NULL: poll sl_plog_durable_offset */
+    void *durable_arg;
+    sl_log_hw_mode_t hw_mode;
+    bool verify_on_read;                  /* lazy CRC check of data not verified since open */
+    int64_t checkpoint_interval_ms;       /* log.flush.offset.checkpoint.interval.ms, 60000 */
+    int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms, 300000 */
+} sl_log_mgr_opts_t;
+
+void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);
+
+/*
+ * Opens (creating it if needed) log directory `dir`, loads every partition
+ * directory in it -- recovering unflushed data after an unclean stop -- and
+ * starts the background threads. A partition whose data is corrupt below its
+ * recovery point is loaded offline (SL_EOFFLINE from every call) and logged.
+ * Returns SL_OK, SL_EIO or SL_ENOSPC (the directory itself is unusable).
+ */
+SL_MUST_CHECK int sl_log_mgr_open(const char *dir, const sl_log_mgr_opts_t *opts,
+                                  sl_log_mgr_t **out);
+/*
+ * Clean shutdown: flushes every partition, trims indexes, writes both
+ * checkpoints and the `.kafka_cleanshutdown` marker (only if everything
+ * succeeded), stops the threads and frees everything. Blocks: call it after
+ * the event loop has stopped. Every region must have been released.
+ */
+void sl_log_mgr_close(sl_log_mgr_t *mgr);
+/* Closes without flushing or writing the marker (tests: simulates a crash
+ * of the process, not of the machine). */
+void sl_log_mgr_abandon(sl_log_mgr_t *mgr);
+
+/* The eventfd that becomes readable when background work completed. */
+int sl_log_mgr_fd(const sl_log_mgr_t *mgr);
+/* Runs completions (durable_fn callbacks, segment frees). Never blocks. */
+void sl_log_mgr_poll(sl_log_mgr_t *mgr);
+/* Blocks up to timeout_ms (-1 = forever) for a completion, then polls. For
+ * tests and tools that have no event loop. */
+void sl_log_mgr_wait(sl_log_mgr_t *mgr, int timeout_ms);
+/* Periodic duties, call about once a second: flush.ms, retention every
+ * retention_check_interval_ms, checkpoints every checkpoint_interval_ms. */
+void sl_log_mgr_tick(sl_log_mgr_t *mgr, int64_t now_ms);
+/* Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint for
+ * every partition of the directory now, in the background (janitor). */
+void sl_log_mgr_checkpoint(sl_log_mgr_t *mgr);
+
+/* Partition lookup (borrowed pointer) or NULL. */
+sl_plog_t *sl_log_mgr_get(sl_log_mgr_t *mgr, const char *topic, int32_t partition);
+/* Creates <dir>/<topic>-<partition> (or returns the existing log, whose
+ * config is then replaced by cfg). */
+SL_MUST_CHECK int sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_t partition,
+                                    const sl_log_cfg_t *cfg, sl_plog_t **out);
+/* Removes a partition (topic deletion): renames its directory to
+ * `<topic>-<partition>.<hex>-delete`, unlinks it in the background. */
+SL_MUST_CHECK int sl_log_mgr_delete(sl_log_mgr_t *mgr, sl_plog_t *pl);
+size_t sl_log_mgr_count(const sl_log_mgr_t *mgr);
+sl_plog_t *sl_log_mgr_at(sl_log_mgr_t *mgr, size_t i);
+
+/* ---- partition log ----------------------------------------------------- */
+
+typedef struct sl_log_append_info {
+    int64_t base_offset;      /* offset of the first record appended */
+    int64_t last_offset;      /* offset of the last record appended */
+    int64_t log_append_time;  /* -1 unless message.timestamp.type=LogAppendTime */
+    int64_t max_timestamp;    /* largest batch maxTimestamp of this append */
+    int64_t offset_of_max_ts; /* last offset of the batch holding it */
+    int64_t log_start_offset;
+    int32_t batch_count;
+    int64_t bytes;
+} sl_log_append_info_t;
+
+/*
+ * Appends one or more v2 batches lying back to back in buf (as a Produce
+ * request carries them). Every batch is validated first (size, magic, CRC,
+ * recordCount == lastOffsetDelta + 1 > 0, max.message.bytes); nothing is
+ * written unless all pass. Then, in place, baseOffset and
+ * partitionLeaderEpoch are patched (and LogAppendTime applied with a CRC
+ * rewrite if configured) and the whole buffer goes to the active segment with
+ * one write. Records are never touched. On a write error nothing stays in the
+ * log (the file is cut back); SL_EIO also takes the partition offline.
+ * Durability is not implied: see sl_plog_request_flush.
+ */
+SL_MUST_CHECK int sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len,
+                                 sl_log_append_info_t *info);
+
+/* A file region for sendfile. Holds a reference on its segment, which keeps
+ * the file open (and readable) even after retention deleted it. */
+typedef struct sl_log_region {
+    sl_seg_t *seg; /* NULL when empty */
+    int fd;
+    int64_t pos;
+    int64_t len;
+    int64_t first_offset; /* baseOffset of the first batch in the region */
+    int64_t next_offset;  /* offset after the last batch in the region */
+} sl_log_region_t;
+
+/* Drops the region's reference (no-op on an empty region). */
+void sl_log_region_release(sl_log_region_t *r);
+
+/*
+ * Whole batches starting with the one containing `offset`, from one segment,
+ * at most max_bytes (but always the first batch when min_one, KIP-74), none
+ * at or past upper_bound (pass the HW for consumers, the LEO for followers).
+ * Returns SL_OK (region empty when there is nothing to return), SL_ERANGE
+ * when offset < log start offset or offset > LEO, SL_EOFFLINE (also when a
+ * lazily verified batch has a bad CRC: the partition goes offline), SL_EIO.
+ */
+SL_MUST_CHECK int sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes,
+                               int64_t upper_bound, bool min_one, sl_log_region_t *out);
+
+/* ListOffsets by timestamp: the first batch whose maxTimestamp >= ts. Batch
+ * granularity: *offset is that batch's base offset (the record-exact answer
+ * lies in [base, last]; LogAppendTime batches are exact), *found_ts its
+ * maxTimestamp. SL_ENOENT if no batch qualifies (Kafka answers -1). */
+SL_MUST_CHECK int sl_plog_offset_for_time(sl_plog_t *pl, int64_t ts, int64_t *offset,
+                                          int64_t *found_ts);
+/* ListOffsets MAX_TIMESTAMP: the largest maxTimestamp and the last offset
+ * of its batch; SL_ENOENT on an empty log. */
+SL_MUST_CHECK int sl_plog_max_timestamp(sl_plog_t *pl, int64_t *ts, int64_t *offset);
+
+/* DeleteRecords: advances the log start offset to `offset` (-1 = HW).
+ * SL_ERANGE if offset > HW. Segments entirely below it are deleted and the
+ * new start offset is checkpointed in the background. *low_watermark gets
+ * the resulting log start offset. */
+SL_MUST_CHECK int sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark);
+/* Applies retention.ms / retention.bytes / the log start offset now.
+ * Never deletes the active segment. Returns the number of segments deleted
+ * or a negative status. */
+int sl_plog_retain(sl_plog_t *pl, int64_t now_ms);
+
+/*
+ * Asks that offsets < upto be made durable. SL_OK: they already are.
+ * SL_EAGAIN: a group-commit fsync will cover them; durable_fn reports it (and
+ * sl_plog_durable_offset moves). SL_EOFFLINE: they never will be.
+ */
+SL_MUST_CHECK int sl_plog_request_flush(sl_plog_t *pl, int64_t upto);
+/* Offsets below this are fsynced (the recovery point). */
+int64_t sl_plog_durable_offset(const sl_plog_t *pl);
+bool sl_plog_is_durable(const sl_plog_t *pl, int64_t offset);
+
+int64_t sl_plog_log_start(const sl_plog_t *pl);
+int64_t sl_plog_leo(const sl_plog_t *pl);
+int64_t sl_plog_hw(const sl_plog_t *pl);
+/* Replication sets the HW (clamped to [log start, LEO]). */
+void sl_plog_set_hw(sl_plog_t *pl, int64_t hw);
+int64_t sl_plog_size_bytes(const sl_plog_t *pl);
+size_t sl_plog_segment_count(const sl_plog_t *pl);
+/* SL_OK or SL_EOFFLINE (with the reason logged when it happened). */
+int sl_plog_status(const sl_plog_t *pl);
+const char *sl_plog_topic(const sl_plog_t *pl);
+int32_t sl_plog_partition(const sl_plog_t *pl);
+const sl_log_cfg_t *sl_plog_cfg(const sl_plog_t *pl);
+void sl_plog_set_cfg(sl_plog_t *pl, const sl_log_cfg_t *cfg);
+
+/* Leader epoch written into appended batches; a new epoch starts at the LEO
+ * and is recorded in leader-epoch-checkpoint (written in the background). */
+void sl_plog_set_leader_epoch(sl_plog_t *pl, int32_t epoch);
+int32_t sl_plog_leader_epoch(const sl_plog_t *pl);
+/* OffsetsForLeaderEpoch: the largest epoch <= `epoch` and its end offset
+ * (start of the next epoch, or the LEO). SL_ENOENT if none is known. */
+SL_MUST_CHECK int sl_plog_epoch_end(const sl_plog_t *pl, int32_t epoch, int32_t *found_epoch,
+                                    int64_t *end_offset);
+
+#endif

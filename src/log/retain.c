@@ -1,0 +1,216 @@
+/*
+ * retain.c -- the front of a partition log: retention (retention.ms,
+ * retention.bytes), DeleteRecords (the log start offset), and the leader
+ * epoch cache kept in leader-epoch-checkpoint.
+ *
+ * Deleting a segment: take it out of the list, rename its files to
+ * *.deleted (the commit point: a restart will not load it again), drop the
+ * list's reference. Readers holding regions keep the file open; the last
+ * reference queues close + unlink on the janitor thread. Segments are only
+ * ever deleted from the front and never the active one.
+ */
+#include "log/log_int.h"
+
+#include "base/log.h"
+
+#include <limits.h>
+
+/* ======================================================================
+ * Retention
+ * ====================================================================== */
+
+/* Kafka's LogSegment.largestTimestamp: the max batch timestamp, or the
+ * file's modification time when no batch carried one. */
+static int64_t
+seg_largest_ts(const sl_seg_t *seg)
+{
+    return seg->max_ts >= 0 ? seg->max_ts : sl_seg_last_modified_ms(seg);
+}
+
+static bool
+deletable(const sl_plog_t *pl, int64_t now, int64_t total)
+{
+    const sl_seg_t *seg = pl->segs[0];
+
+    if (pl->nsegs < 2)
+        return false;
+    if (pl->segs[1]->base <= pl->log_start)
+        return true;
+    /* Like Kafka: time and size retention never delete past the HW. */
+    if (pl->segs[1]->base > pl->hw)
+        return false;
+    if (pl->cfg.retention_ms >= 0 && now - seg_largest_ts(seg) > pl->cfg.retention_ms)
+        return true;
+    return pl->cfg.retention_bytes >= 0 && total - seg->size >= pl->cfg.retention_bytes;
+}
+
+static int
+delete_oldest(sl_plog_t *pl)
+{
+    sl_seg_t *seg = pl->segs[0];
+    int rc;
+
+    SL_ASSERT(pl->nsegs > 1);
+    if ((rc = sl_seg_mark_deleted(seg)) != SL_OK) {
+        sl_error(SL_LOG_COMP, "%s-%" PRId32 ": cannot delete segment %" PRId64 ": %s", pl->topic,
+                 pl->partition, seg->base, sl_strerror(rc));
+        return rc;
+    }
+    memmove(pl->segs, pl->segs + 1, (pl->nsegs - 1) * sizeof(*pl->segs));
+    pl->nsegs--;
+    sl_seg_unref(seg);
+    return SL_OK;
+}
+
+static void
+trim_epochs_start(sl_plog_t *pl)
+{
+    size_t keep = 0;
+
+    /* Entries wholly below the log start go, the last of them is moved up
+     * to start at the log start (Kafka's truncateFromStart). */
+    while (keep + 1 < pl->nepochs && pl->epochs[keep + 1].start_offset <= pl->log_start)
+        keep++;
+    if (keep == 0 && (pl->nepochs == 0 || pl->epochs[0].start_offset >= pl->log_start))
+        return;
+    memmove(pl->epochs, pl->epochs + keep, (pl->nepochs - keep) * sizeof(*pl->epochs));
+    pl->nepochs -= keep;
+    if (pl->epochs[0].start_offset < pl->log_start)
+        pl->epochs[0].start_offset = pl->log_start;
+    sl_plog_write_epochs(pl);
+}
+
+static void
+advance_log_start(sl_plog_t *pl, int64_t offset)
+{
+    if (offset <= pl->log_start)
+        return;
+    pl->log_start = offset;
+    if (pl->hw < offset)
+        pl->hw = offset;
+    trim_epochs_start(pl);
+    if (pl->mgr != NULL)
+        pl->mgr->ckpt_dirty = true;
+}
+
+int
+sl_plog_retain(sl_plog_t *pl, int64_t now_ms)
+{
+    int64_t total = sl_plog_size_bytes(pl);
+    int n = 0, rc;
+
+    if (pl->offline_rc != SL_OK)
+        return SL_EOFFLINE;
+    while (deletable(pl, now_ms, total)) {
+        int64_t size = pl->segs[0]->size;
+
+        if ((rc = delete_oldest(pl)) != SL_OK)
+            return rc;
+        total -= size;
+        n++;
+    }
+    advance_log_start(pl, pl->segs[0]->base);
+    return n;
+}
+
+int
+sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
+{
+    int rc;
+
+    if (pl->offline_rc != SL_OK)
+        return SL_EOFFLINE;
+    if (offset < 0)
+        offset = pl->hw;
+    if (offset > pl->hw)
+        return SL_ERANGE;
+    advance_log_start(pl, offset);
+    while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+        if ((rc = delete_oldest(pl)) != SL_OK)
+            return rc;
+    }
+    *low_watermark = pl->log_start;
+    if (pl->mgr != NULL)
+        sl_log_mgr_checkpoint(pl->mgr);
+    return SL_OK;
+}
+
+/* ======================================================================
+ * Leader epochs
+ * ====================================================================== */
+
+void
+sl_plog_write_epochs(sl_plog_t *pl)
+{
+    char path[PATH_MAX];
+    size_t len;
+    char *data = sl_ckpt_format_epochs(pl->epochs, pl->nepochs, &len);
+
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", pl->dir);
+    if (pl->mgr != NULL) {
+        sl_log_mgr_write_file(pl->mgr, path, data, len);
+        return;
+    }
+    if (sl_ckpt_write_file(path, data, len) != SL_OK)
+        sl_warn(SL_LOG_COMP, "cannot write %s", path);
+    free(data);
+}
+
+int
+sl_plog_read_epochs(sl_plog_t *pl)
+{
+    char path[PATH_MAX];
+    size_t n;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", pl->dir);
+    free(pl->epochs);
+    pl->epochs = NULL;
+    pl->nepochs = 0;
+    if ((rc = sl_ckpt_read_epochs(path, &pl->epochs, &n)) != SL_OK)
+        return rc;
+    pl->nepochs = n;
+    /* Epochs that start past the recovered end describe lost data. An
+     * epoch starting exactly at the LEO is kept: a leader elected just
+     * before the stop has appended nothing yet. */
+    while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset > pl->leo)
+        pl->nepochs--;
+    if (n != pl->nepochs)
+        sl_plog_write_epochs(pl);
+    trim_epochs_start(pl);
+    pl->leader_epoch = pl->nepochs > 0 ? pl->epochs[pl->nepochs - 1].epoch : 0;
+    return SL_OK;
+}
+
+void
+sl_plog_set_leader_epoch(sl_plog_t *pl, int32_t epoch)
+{
+    pl->leader_epoch = epoch;
+    if (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].epoch >= epoch)
+        return;
+    while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset >= pl->leo)
+        pl->nepochs--;
+    pl->epochs = sl_xrealloc(pl->epochs, (pl->nepochs + 1) * sizeof(*pl->epochs));
+    pl->epochs[pl->nepochs++] = (sl_epoch_entry_t){epoch, pl->leo};
+    sl_plog_write_epochs(pl);
+}
+
+int32_t
+sl_plog_leader_epoch(const sl_plog_t *pl)
+{
+    return pl->leader_epoch;
+}
+
+int
+sl_plog_epoch_end(const sl_plog_t *pl, int32_t epoch, int32_t *found_epoch, int64_t *end_offset)
+{
+    size_t i = pl->nepochs;
+
+    while (i > 0 && pl->epochs[i - 1].epoch > epoch)
+        i--;
+    if (i == 0)
+        return SL_ENOENT;
+    *found_epoch = pl->epochs[i - 1].epoch;
+    *end_offset = i < pl->nepochs ? pl->epochs[i].start_offset : pl->leo;
+    return SL_OK;
+}

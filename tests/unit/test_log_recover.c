@@ -1,0 +1,287 @@
+/*
+ * test_log_recover.c -- loading after clean and unclean stops: torn tails
+ * are cut, indexes rebuilt, corruption below the recovery point takes the
+ * partition offline (eagerly for broken header chains, lazily on read for
+ * bad CRCs).
+ */
+#include "test_log_util.h"
+
+#include <dirent.h>
+
+static sl_plog_t *
+setup(sl_log_mgr_t **mgr, sl_log_cfg_t *cfg)
+{
+    sl_plog_t *pl;
+
+    tl_small_cfg(cfg);
+    *mgr = tl_open(sl_test_dir(), cfg, NULL);
+    SL_CHECK_OK(sl_log_mgr_create(*mgr, "r", 0, cfg, &pl));
+    return pl;
+}
+
+static sl_plog_t *
+reopen(sl_log_mgr_t **mgr, const sl_log_cfg_t *cfg)
+{
+    sl_plog_t *pl;
+
+    *mgr = tl_open(sl_test_dir(), cfg, NULL);
+    pl = sl_log_mgr_get(*mgr, "r", 0);
+    SL_CHECK(pl != NULL);
+    return pl;
+}
+
+/* File position of the batch holding `offset`. */
+static void
+where(sl_plog_t *pl, int64_t offset, int64_t *base, int64_t *pos, int64_t *len)
+{
+    sl_log_region_t r;
+    char *p;
+
+    SL_CHECK_OK(sl_plog_read(pl, offset, 1, sl_plog_leo(pl), true, &r));
+    SL_CHECK(r.len > 0);
+    *pos = r.pos;
+    *len = r.len;
+    /* the segment's base is its file name; read it back from /proc */
+    char link[64], target[4200];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", r.fd);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    SL_CHECK(n > 24);
+    target[n] = '\0';
+    p = strrchr(target, '/');
+    *base = strtoll(p + 1, NULL, 10);
+    sl_log_region_release(&r);
+}
+
+static const char *
+seg_file(int64_t base, const char *sfx)
+{
+    static char path[4300];
+
+    snprintf(path, sizeof(path), "%s/r-0/%020" PRId64 "%s", sl_test_dir(), base, sfx);
+    return path;
+}
+
+static void
+poke(const char *path, int64_t pos, const void *bytes, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+
+    SL_CHECK(fd >= 0);
+    SL_CHECK_EQ(pwrite(fd, bytes, n, pos), (ssize_t)n);
+    close(fd);
+}
+
+static int64_t
+max_seg_base(void)
+{
+    char dir[4200];
+    DIR *d;
+    struct dirent *de;
+    int64_t best = -1;
+
+    snprintf(dir, sizeof(dir), "%s/r-0", sl_test_dir());
+    d = opendir(dir);
+    SL_CHECK(d != NULL);
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+
+        if (n == 24 && strcmp(de->d_name + 20, ".log") == 0)
+            best = SL_MAX(best, strtoll(de->d_name, NULL, 10));
+    }
+    closedir(d);
+    return best;
+}
+
+static void
+cut(const char *path, int64_t size)
+{
+    SL_CHECK_OK(truncate(path, size));
+}
+
+SL_TEST(recover_cuts_torn_tail_and_drops_later_segments)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len, durable;
+
+    for (int i = 0; i < 10; i++)
+        tl_append1(pl, 2, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, sl_plog_leo(pl)));
+    sl_log_mgr_checkpoint(mgr);
+    durable = sl_plog_leo(pl);
+    for (int i = 0; i < 40; i++)
+        tl_append1(pl, 2, 200 + i, 100);
+    SL_CHECK(sl_plog_segment_count(pl) >= 4);
+    /* tear in the middle of the batch at offset 40 (a later segment) */
+    where(pl, 40, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    cut(seg_file(base, ".log"), pos + len / 2);
+    poke(seg_file(base, ".log"), pos + 3, "\x7f\x7f", 2);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_EQ(sl_plog_leo(pl), 40);
+    SL_CHECK(sl_plog_leo(pl) >= durable);
+    SL_CHECK_EQ(sl_plog_durable_offset(pl), 40);
+    /* later segments are gone, appends continue at 40 */
+    SL_CHECK_EQ(max_seg_base(), base);
+    SL_CHECK_EQ(tl_append1(pl, 1, 999, 10), 40);
+    sl_log_mgr_close(mgr);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 41);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_rebuilds_garbage_indexes)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    uint8_t junk[64];
+    int64_t off, ts;
+
+    for (int i = 0; i < 30; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    sl_log_mgr_abandon(mgr);
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)sl_test_rand();
+    poke(seg_file(0, ".index"), 0, junk, sizeof(junk));
+    poke(seg_file(0, ".timeindex"), 0, junk, sizeof(junk));
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 30);
+    SL_CHECK_OK(sl_plog_offset_for_time(pl, 110, &off, &ts));
+    SL_CHECK_EQ(off, 10);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_clean_start_falls_back_when_index_is_insane)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t off, ts;
+
+    for (int i = 0; i < 30; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    sl_log_mgr_close(mgr);
+    /* entries out of order */
+    poke(seg_file(0, ".index"), 0, "\0\0\0\x09\0\0\0\x10\0\0\0\x01\0\0\0\x20", 16);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_EQ(sl_plog_leo(pl), 30);
+    SL_CHECK_OK(sl_plog_offset_for_time(pl, 104, &off, &ts));
+    SL_CHECK_EQ(off, 4);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_broken_header_below_recovery_point_goes_offline)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len;
+    uint8_t buf[512];
+    sl_log_append_info_t info;
+    sl_log_region_t r;
+
+    for (int i = 0; i < 30; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, sl_plog_leo(pl)));
+    sl_log_mgr_checkpoint(mgr);
+    where(pl, 5, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    poke(seg_file(base, ".log"), pos + 8, "\0\0\x7f\0", 4); /* batchLength */
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    SL_CHECK_EQ(sl_plog_read(pl, 0, 100, 100, true, &r), SL_EOFFLINE);
+    SL_CHECK_EQ(sl_plog_append(pl, buf, tl_batch(buf, 1, 1, 10, 1), &info), SL_EOFFLINE);
+    SL_CHECK_EQ(sl_plog_request_flush(pl, 1), SL_EOFFLINE);
+    /* the checkpoint keeps its entry so the next start finds it again */
+    sl_log_mgr_close(mgr);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    sl_log_mgr_close(mgr);
+}
+
+static void
+lazy_crc_case(bool clean)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len;
+    sl_log_region_t r;
+
+    for (int i = 0; i < 30; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, sl_plog_leo(pl)));
+    sl_log_mgr_checkpoint(mgr);
+    where(pl, 20, &base, &pos, &len);
+    if (clean)
+        sl_log_mgr_close(mgr);
+    else
+        sl_log_mgr_abandon(mgr);
+    poke(seg_file(base, ".log"), pos + 70, "\x55", 1); /* a record byte */
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_OK(sl_plog_read(pl, 0, 300, sl_plog_hw(pl), true, &r));
+    sl_log_region_release(&r);
+    SL_CHECK_EQ(sl_plog_read(pl, 19, 1 << 20, sl_plog_hw(pl), true, &r), SL_EOFFLINE);
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_bad_crc_below_recovery_point_found_on_read)
+{
+    lazy_crc_case(false);
+}
+
+SL_TEST(recover_clean_start_bad_crc_found_on_read)
+{
+    lazy_crc_case(true);
+}
+
+SL_TEST(recover_bad_crc_past_recovery_point_is_cut)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len;
+
+    for (int i = 0; i < 10; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, 10));
+    sl_log_mgr_checkpoint(mgr);
+    for (int i = 10; i < 30; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    where(pl, 20, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    poke(seg_file(base, ".log"), pos + 70, "\x55", 1);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_EQ(sl_plog_leo(pl), 20);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_zero_filled_tail_is_cut)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len;
+    struct stat st;
+
+    cfg.segment_bytes = 1 << 20;
+    sl_plog_set_cfg(pl, &cfg);
+    for (int i = 0; i < 5; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    where(pl, 4, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    /* what ext4 can show after a crash: the size grew, the blocks did not */
+    cut(seg_file(base, ".log"), pos + len + 4096);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 5);
+    SL_CHECK_OK(stat(seg_file(base, ".log"), &st));
+    SL_CHECK_EQ(st.st_size, pos + len);
+    sl_log_mgr_close(mgr);
+}
