@@ -1,16 +1,13 @@
 /*
- * cmd_serve.c -- `sluice serve [FILE.properties] [--override key=value]...`.
- * Placeholder until the broker lands (issue: single-node broker).
+ * cmd_serve.c -- `sluice serve [FILE.properties] [--override key=value]...`:
+ * hands the command line to the broker's one entry point.
  */
 #include "commands.h"
 
-#include <stdio.h>
+#include "broker/broker.h"
 
 int
 sl_cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sluice serve: the broker is not built yet\n");
-    return SL_EXIT_FAIL;
+    return sl_broker_main(argc, argv);
 }

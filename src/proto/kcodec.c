@@ -528,6 +528,7 @@ sl_kdecode(const sl_kmsg_t *md, void *msg, int16_t version, sl_reader_t *rd, sl_
 typedef struct sink {
     sl_buf_t *buf; /* NULL: count only */
     size_t n;
+    sl_writer_t *wr; /* for its records hook; NULL when sizing */
 } sink_t;
 
 static void
@@ -629,8 +630,13 @@ encode_value(const sl_kfield_t *f, const uint8_t *p, bool nullable, bool compact
         if (v.len < 0 && !nullable)
             v = (sl_bytes_t){(const uint8_t *)"", 0};
         put_len(s, compact, true, v.len);
-        if (v.len > 0)
+        if (v.len > 0 && f->kind == SL_KK_RECORDS && s->wr && s->wr->records_fn) {
+            /* The hook supplies the bytes out of band (file regions for sendfile). */
+            s->wr->records_fn(s->wr, v.ptr, (size_t)v.len, s->wr->records_arg);
+            s->n += (size_t)v.len;
+        } else if (v.len > 0) {
             put(s, v.ptr, (size_t)v.len);
+        }
         break;
     }
     case SL_KK_STRUCT:
@@ -741,7 +747,7 @@ void
 sl_kencode(const sl_kmsg_t *md, const void *msg, int16_t version, sl_writer_t *wr)
 {
     kctx_t cx = {version, sl_kmsg_is_flexible(md, version), 0, NULL};
-    sink_t s = {wr->buf, 0};
+    sink_t s = {wr->buf, 0, wr};
 
     SL_ASSERT(version >= md->min_ver && version <= md->max_ver);
     encode_struct(md->root, msg, &cx, &s);
@@ -751,7 +757,7 @@ size_t
 sl_ksize(const sl_kmsg_t *md, const void *msg, int16_t version)
 {
     kctx_t cx = {version, sl_kmsg_is_flexible(md, version), 0, NULL};
-    sink_t s = {NULL, 0};
+    sink_t s = {NULL, 0, NULL};
 
     SL_ASSERT(version >= md->min_ver && version <= md->max_ver);
     encode_struct(md->root, msg, &cx, &s);

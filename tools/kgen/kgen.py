@@ -422,6 +422,12 @@ def emit_header(msgs, ident):
                 o.append("    %s %s" % (c_member(f), field_comment(f)))
             o.append("    sl_ktags_t _unknown_tags;")
             o.append("} %s;" % st.cname)
+            if st is not m.root:
+                # Nested structs get an initialiser too: responses are built
+                # element by element and need the spec defaults (-1s).
+                o.append("extern const sl_kstruct_t %s;" % st.dname)
+                o.append("static inline void %s_init(%s *p) { sl_kinit_struct(&%s, p); }" % (
+                    tag, st.cname, st.dname))
         o.append("extern const sl_kmsg_t sl_kmsg_%s;" % m.name)
         n, t = m.name, "sl_%s_t" % m.name
         o.append(
@@ -457,7 +463,8 @@ def emit_source(msgs, ident):
     # Forward declarations: structs can point at each other in any order.
     for m in msgs:
         for st in m.structs:
-            o.append("static const sl_kstruct_t %s;" % st.dname)
+            if st is m.root:
+                o.append("static const sl_kstruct_t %s;" % st.dname)
     o.append("")
     for m in msgs:
         o.append("/* ---- %s ---- */" % m.name)
@@ -476,9 +483,9 @@ def emit_source(msgs, ident):
                         vc(f.nullable), vc(f.tagged), kind_of(f), flags_of(f)))
                 o.append("};")
             fields = "%s_f" % st.dname if st.fields else "NULL"
-            o.append('static const sl_kstruct_t %s = {"%s", %s, %s_min, sizeof(%s), '
+            o.append('%sconst sl_kstruct_t %s = {"%s", %s, %s_min, sizeof(%s), '
                      'offsetof(%s, _unknown_tags), %d, %d};' % (
-                         st.dname, st.cname[3:-2], fields, st.dname, st.cname, st.cname,
+                         "static " if st is m.root else "", st.dname, st.cname[3:-2], fields, st.dname, st.cname, st.cname,
                          len(st.fields), hi + 1))
         o.append('const sl_kmsg_t sl_kmsg_%s = {"%s", &%s, %d, %d, %d, %d, %s};' % (
             m.name, m.name, m.root.dname, m.api_key, m.valid[0], m.valid[1], m.flex_min,

@@ -139,6 +139,8 @@ typedef struct sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic_t;
+extern const sl_kstruct_t sl_kd_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic;
+static inline void sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic_init(sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic_t *p) { sl_kinit_struct(&sl_kd_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic, p); }
 typedef struct sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction {
     sl_str_t TransactionalId; /* v4+ */
     int64_t ProducerId; /* v4+ */
@@ -147,6 +149,8 @@ typedef struct sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction {
     struct { int32_t len; /* -1 = null */ sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic_t *items; } Topics; /* v4+ */
     sl_ktags_t _unknown_tags;
 } sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction_t;
+extern const sl_kstruct_t sl_kd_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction;
+static inline void sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction_init(sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction_t *p) { sl_kinit_struct(&sl_kd_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction, p); }
 typedef struct sl_AddPartitionsToTxnRequest {
     struct { int32_t len; /* -1 = null */ sl_AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction_t *items; } Transactions; /* v4+ */
     sl_str_t V3AndBelowTransactionalId; /* v0-3 */
@@ -167,16 +171,22 @@ typedef struct sl_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult {
     int16_t PartitionErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult_t;
+extern const sl_kstruct_t sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult;
+static inline void sl_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult_init(sl_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult_t *p) { sl_kinit_struct(&sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult, p); }
 typedef struct sl_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult_t *items; } ResultsByPartition; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult_t;
+extern const sl_kstruct_t sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult;
+static inline void sl_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult_init(sl_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult_t *p) { sl_kinit_struct(&sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult, p); }
 typedef struct sl_AddPartitionsToTxnResponse_AddPartitionsToTxnResult {
     sl_str_t TransactionalId; /* v4+ */
     struct { int32_t len; /* -1 = null */ sl_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult_t *items; } TopicResults; /* v4+ */
     sl_ktags_t _unknown_tags;
 } sl_AddPartitionsToTxnResponse_AddPartitionsToTxnResult_t;
+extern const sl_kstruct_t sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnResult;
+static inline void sl_AddPartitionsToTxnResponse_AddPartitionsToTxnResult_init(sl_AddPartitionsToTxnResponse_AddPartitionsToTxnResult_t *p) { sl_kinit_struct(&sl_kd_AddPartitionsToTxnResponse_AddPartitionsToTxnResult, p); }
 typedef struct sl_AddPartitionsToTxnResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v4+ */
@@ -197,6 +207,8 @@ typedef struct sl_AddRaftVoterRequest_Listener {
     uint16_t Port; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AddRaftVoterRequest_Listener_t;
+extern const sl_kstruct_t sl_kd_AddRaftVoterRequest_Listener;
+static inline void sl_AddRaftVoterRequest_Listener_init(sl_AddRaftVoterRequest_Listener_t *p) { sl_kinit_struct(&sl_kd_AddRaftVoterRequest_Listener, p); }
 typedef struct sl_AddRaftVoterRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+ */
     int32_t TimeoutMs; /* v0+ */
@@ -256,17 +268,23 @@ typedef struct sl_AlterClientQuotasRequest_EntityData {
     sl_str_t EntityName; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterClientQuotasRequest_EntityData_t;
+extern const sl_kstruct_t sl_kd_AlterClientQuotasRequest_EntityData;
+static inline void sl_AlterClientQuotasRequest_EntityData_init(sl_AlterClientQuotasRequest_EntityData_t *p) { sl_kinit_struct(&sl_kd_AlterClientQuotasRequest_EntityData, p); }
 typedef struct sl_AlterClientQuotasRequest_OpData {
     sl_str_t Key; /* v0+ */
     double Value; /* v0+ */
     bool Remove; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterClientQuotasRequest_OpData_t;
+extern const sl_kstruct_t sl_kd_AlterClientQuotasRequest_OpData;
+static inline void sl_AlterClientQuotasRequest_OpData_init(sl_AlterClientQuotasRequest_OpData_t *p) { sl_kinit_struct(&sl_kd_AlterClientQuotasRequest_OpData, p); }
 typedef struct sl_AlterClientQuotasRequest_EntryData {
     struct { int32_t len; /* -1 = null */ sl_AlterClientQuotasRequest_EntityData_t *items; } Entity; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterClientQuotasRequest_OpData_t *items; } Ops; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterClientQuotasRequest_EntryData_t;
+extern const sl_kstruct_t sl_kd_AlterClientQuotasRequest_EntryData;
+static inline void sl_AlterClientQuotasRequest_EntryData_init(sl_AlterClientQuotasRequest_EntryData_t *p) { sl_kinit_struct(&sl_kd_AlterClientQuotasRequest_EntryData, p); }
 typedef struct sl_AlterClientQuotasRequest {
     struct { int32_t len; /* -1 = null */ sl_AlterClientQuotasRequest_EntryData_t *items; } Entries; /* v0+ */
     bool ValidateOnly; /* v0+ */
@@ -284,12 +302,16 @@ typedef struct sl_AlterClientQuotasResponse_EntityData {
     sl_str_t EntityName; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterClientQuotasResponse_EntityData_t;
+extern const sl_kstruct_t sl_kd_AlterClientQuotasResponse_EntityData;
+static inline void sl_AlterClientQuotasResponse_EntityData_init(sl_AlterClientQuotasResponse_EntityData_t *p) { sl_kinit_struct(&sl_kd_AlterClientQuotasResponse_EntityData, p); }
 typedef struct sl_AlterClientQuotasResponse_EntryData {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterClientQuotasResponse_EntityData_t *items; } Entity; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterClientQuotasResponse_EntryData_t;
+extern const sl_kstruct_t sl_kd_AlterClientQuotasResponse_EntryData;
+static inline void sl_AlterClientQuotasResponse_EntryData_init(sl_AlterClientQuotasResponse_EntryData_t *p) { sl_kinit_struct(&sl_kd_AlterClientQuotasResponse_EntryData, p); }
 typedef struct sl_AlterClientQuotasResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterClientQuotasResponse_EntryData_t *items; } Entries; /* v0+ */
@@ -307,12 +329,16 @@ typedef struct sl_AlterConfigsRequest_AlterableConfig {
     sl_str_t Value; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterConfigsRequest_AlterableConfig_t;
+extern const sl_kstruct_t sl_kd_AlterConfigsRequest_AlterableConfig;
+static inline void sl_AlterConfigsRequest_AlterableConfig_init(sl_AlterConfigsRequest_AlterableConfig_t *p) { sl_kinit_struct(&sl_kd_AlterConfigsRequest_AlterableConfig, p); }
 typedef struct sl_AlterConfigsRequest_AlterConfigsResource {
     int8_t ResourceType; /* v0+ */
     sl_str_t ResourceName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterConfigsRequest_AlterableConfig_t *items; } Configs; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterConfigsRequest_AlterConfigsResource_t;
+extern const sl_kstruct_t sl_kd_AlterConfigsRequest_AlterConfigsResource;
+static inline void sl_AlterConfigsRequest_AlterConfigsResource_init(sl_AlterConfigsRequest_AlterConfigsResource_t *p) { sl_kinit_struct(&sl_kd_AlterConfigsRequest_AlterConfigsResource, p); }
 typedef struct sl_AlterConfigsRequest {
     struct { int32_t len; /* -1 = null */ sl_AlterConfigsRequest_AlterConfigsResource_t *items; } Resources; /* v0+ */
     bool ValidateOnly; /* v0+ */
@@ -332,6 +358,8 @@ typedef struct sl_AlterConfigsResponse_AlterConfigsResourceResponse {
     sl_str_t ResourceName; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterConfigsResponse_AlterConfigsResourceResponse_t;
+extern const sl_kstruct_t sl_kd_AlterConfigsResponse_AlterConfigsResourceResponse;
+static inline void sl_AlterConfigsResponse_AlterConfigsResourceResponse_init(sl_AlterConfigsResponse_AlterConfigsResourceResponse_t *p) { sl_kinit_struct(&sl_kd_AlterConfigsResponse_AlterConfigsResourceResponse, p); }
 typedef struct sl_AlterConfigsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterConfigsResponse_AlterConfigsResourceResponse_t *items; } Responses; /* v0+ */
@@ -349,11 +377,15 @@ typedef struct sl_AlterPartitionReassignmentsRequest_ReassignablePartition {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Replicas; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionReassignmentsRequest_ReassignablePartition_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionReassignmentsRequest_ReassignablePartition;
+static inline void sl_AlterPartitionReassignmentsRequest_ReassignablePartition_init(sl_AlterPartitionReassignmentsRequest_ReassignablePartition_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionReassignmentsRequest_ReassignablePartition, p); }
 typedef struct sl_AlterPartitionReassignmentsRequest_ReassignableTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterPartitionReassignmentsRequest_ReassignablePartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionReassignmentsRequest_ReassignableTopic_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionReassignmentsRequest_ReassignableTopic;
+static inline void sl_AlterPartitionReassignmentsRequest_ReassignableTopic_init(sl_AlterPartitionReassignmentsRequest_ReassignableTopic_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionReassignmentsRequest_ReassignableTopic, p); }
 typedef struct sl_AlterPartitionReassignmentsRequest {
     int32_t TimeoutMs; /* v0+, default 60000 */
     struct { int32_t len; /* -1 = null */ sl_AlterPartitionReassignmentsRequest_ReassignableTopic_t *items; } Topics; /* v0+ */
@@ -372,11 +404,15 @@ typedef struct sl_AlterPartitionReassignmentsResponse_ReassignablePartitionRespo
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse;
+static inline void sl_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse_init(sl_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse, p); }
 typedef struct sl_AlterPartitionReassignmentsResponse_ReassignableTopicResponse {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionReassignmentsResponse_ReassignableTopicResponse_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionReassignmentsResponse_ReassignableTopicResponse;
+static inline void sl_AlterPartitionReassignmentsResponse_ReassignableTopicResponse_init(sl_AlterPartitionReassignmentsResponse_ReassignableTopicResponse_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionReassignmentsResponse_ReassignableTopicResponse, p); }
 typedef struct sl_AlterPartitionReassignmentsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -396,6 +432,8 @@ typedef struct sl_AlterPartitionRequest_BrokerState {
     int64_t BrokerEpoch; /* v3+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionRequest_BrokerState_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionRequest_BrokerState;
+static inline void sl_AlterPartitionRequest_BrokerState_init(sl_AlterPartitionRequest_BrokerState_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionRequest_BrokerState, p); }
 typedef struct sl_AlterPartitionRequest_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int32_t LeaderEpoch; /* v0+ */
@@ -405,12 +443,16 @@ typedef struct sl_AlterPartitionRequest_PartitionData {
     int32_t PartitionEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionRequest_PartitionData;
+static inline void sl_AlterPartitionRequest_PartitionData_init(sl_AlterPartitionRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionRequest_PartitionData, p); }
 typedef struct sl_AlterPartitionRequest_TopicData {
     sl_str_t TopicName; /* v0-1 */
     sl_uuid_t TopicId; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_AlterPartitionRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionRequest_TopicData;
+static inline void sl_AlterPartitionRequest_TopicData_init(sl_AlterPartitionRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionRequest_TopicData, p); }
 typedef struct sl_AlterPartitionRequest {
     int32_t BrokerId; /* v0+ */
     int64_t BrokerEpoch; /* v0+, default -1 */
@@ -434,12 +476,16 @@ typedef struct sl_AlterPartitionResponse_PartitionData {
     int32_t PartitionEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionResponse_PartitionData;
+static inline void sl_AlterPartitionResponse_PartitionData_init(sl_AlterPartitionResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionResponse_PartitionData, p); }
 typedef struct sl_AlterPartitionResponse_TopicData {
     sl_str_t TopicName; /* v0-1 */
     sl_uuid_t TopicId; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_AlterPartitionResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterPartitionResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_AlterPartitionResponse_TopicData;
+static inline void sl_AlterPartitionResponse_TopicData_init(sl_AlterPartitionResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_AlterPartitionResponse_TopicData, p); }
 typedef struct sl_AlterPartitionResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -458,11 +504,15 @@ typedef struct sl_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic_t;
+extern const sl_kstruct_t sl_kd_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic;
+static inline void sl_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic_init(sl_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic_t *p) { sl_kinit_struct(&sl_kd_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic, p); }
 typedef struct sl_AlterReplicaLogDirsRequest_AlterReplicaLogDir {
     sl_str_t Path; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterReplicaLogDirsRequest_AlterReplicaLogDir_t;
+extern const sl_kstruct_t sl_kd_AlterReplicaLogDirsRequest_AlterReplicaLogDir;
+static inline void sl_AlterReplicaLogDirsRequest_AlterReplicaLogDir_init(sl_AlterReplicaLogDirsRequest_AlterReplicaLogDir_t *p) { sl_kinit_struct(&sl_kd_AlterReplicaLogDirsRequest_AlterReplicaLogDir, p); }
 typedef struct sl_AlterReplicaLogDirsRequest {
     struct { int32_t len; /* -1 = null */ sl_AlterReplicaLogDirsRequest_AlterReplicaLogDir_t *items; } Dirs; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -479,11 +529,15 @@ typedef struct sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult 
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult_t;
+extern const sl_kstruct_t sl_kd_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult;
+static inline void sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult_init(sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult_t *p) { sl_kinit_struct(&sl_kd_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult, p); }
 typedef struct sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult_t;
+extern const sl_kstruct_t sl_kd_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult;
+static inline void sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult_init(sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult_t *p) { sl_kinit_struct(&sl_kd_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult, p); }
 typedef struct sl_AlterReplicaLogDirsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult_t *items; } Results; /* v0+ */
@@ -501,6 +555,8 @@ typedef struct sl_AlterUserScramCredentialsRequest_ScramCredentialDeletion {
     int8_t Mechanism; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterUserScramCredentialsRequest_ScramCredentialDeletion_t;
+extern const sl_kstruct_t sl_kd_AlterUserScramCredentialsRequest_ScramCredentialDeletion;
+static inline void sl_AlterUserScramCredentialsRequest_ScramCredentialDeletion_init(sl_AlterUserScramCredentialsRequest_ScramCredentialDeletion_t *p) { sl_kinit_struct(&sl_kd_AlterUserScramCredentialsRequest_ScramCredentialDeletion, p); }
 typedef struct sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion {
     sl_str_t Name; /* v0+ */
     int8_t Mechanism; /* v0+ */
@@ -509,6 +565,8 @@ typedef struct sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion {
     sl_bytes_t SaltedPassword; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion_t;
+extern const sl_kstruct_t sl_kd_AlterUserScramCredentialsRequest_ScramCredentialUpsertion;
+static inline void sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion_init(sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion_t *p) { sl_kinit_struct(&sl_kd_AlterUserScramCredentialsRequest_ScramCredentialUpsertion, p); }
 typedef struct sl_AlterUserScramCredentialsRequest {
     struct { int32_t len; /* -1 = null */ sl_AlterUserScramCredentialsRequest_ScramCredentialDeletion_t *items; } Deletions; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterUserScramCredentialsRequest_ScramCredentialUpsertion_t *items; } Upsertions; /* v0+ */
@@ -527,6 +585,8 @@ typedef struct sl_AlterUserScramCredentialsResponse_AlterUserScramCredentialsRes
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult_t;
+extern const sl_kstruct_t sl_kd_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult;
+static inline void sl_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult_init(sl_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult_t *p) { sl_kinit_struct(&sl_kd_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult, p); }
 typedef struct sl_AlterUserScramCredentialsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult_t *items; } Results; /* v0+ */
@@ -557,18 +617,24 @@ typedef struct sl_ApiVersionsResponse_ApiVersion {
     int16_t MaxVersion; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ApiVersionsResponse_ApiVersion_t;
+extern const sl_kstruct_t sl_kd_ApiVersionsResponse_ApiVersion;
+static inline void sl_ApiVersionsResponse_ApiVersion_init(sl_ApiVersionsResponse_ApiVersion_t *p) { sl_kinit_struct(&sl_kd_ApiVersionsResponse_ApiVersion, p); }
 typedef struct sl_ApiVersionsResponse_SupportedFeatureKey {
     sl_str_t Name; /* v3+ */
     int16_t MinVersion; /* v3+ */
     int16_t MaxVersion; /* v3+ */
     sl_ktags_t _unknown_tags;
 } sl_ApiVersionsResponse_SupportedFeatureKey_t;
+extern const sl_kstruct_t sl_kd_ApiVersionsResponse_SupportedFeatureKey;
+static inline void sl_ApiVersionsResponse_SupportedFeatureKey_init(sl_ApiVersionsResponse_SupportedFeatureKey_t *p) { sl_kinit_struct(&sl_kd_ApiVersionsResponse_SupportedFeatureKey, p); }
 typedef struct sl_ApiVersionsResponse_FinalizedFeatureKey {
     sl_str_t Name; /* v3+ */
     int16_t MaxVersionLevel; /* v3+ */
     int16_t MinVersionLevel; /* v3+ */
     sl_ktags_t _unknown_tags;
 } sl_ApiVersionsResponse_FinalizedFeatureKey_t;
+extern const sl_kstruct_t sl_kd_ApiVersionsResponse_FinalizedFeatureKey;
+static inline void sl_ApiVersionsResponse_FinalizedFeatureKey_init(sl_ApiVersionsResponse_FinalizedFeatureKey_t *p) { sl_kinit_struct(&sl_kd_ApiVersionsResponse_FinalizedFeatureKey, p); }
 typedef struct sl_ApiVersionsResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ApiVersionsResponse_ApiVersion_t *items; } ApiKeys; /* v0+ */
@@ -590,16 +656,22 @@ typedef struct sl_AssignReplicasToDirsRequest_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsRequest_PartitionData;
+static inline void sl_AssignReplicasToDirsRequest_PartitionData_init(sl_AssignReplicasToDirsRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsRequest_PartitionData, p); }
 typedef struct sl_AssignReplicasToDirsRequest_TopicData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AssignReplicasToDirsRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsRequest_TopicData;
+static inline void sl_AssignReplicasToDirsRequest_TopicData_init(sl_AssignReplicasToDirsRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsRequest_TopicData, p); }
 typedef struct sl_AssignReplicasToDirsRequest_DirectoryData {
     sl_uuid_t Id; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AssignReplicasToDirsRequest_TopicData_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsRequest_DirectoryData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsRequest_DirectoryData;
+static inline void sl_AssignReplicasToDirsRequest_DirectoryData_init(sl_AssignReplicasToDirsRequest_DirectoryData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsRequest_DirectoryData, p); }
 typedef struct sl_AssignReplicasToDirsRequest {
     int32_t BrokerId; /* v0+ */
     int64_t BrokerEpoch; /* v0+, default -1 */
@@ -618,16 +690,22 @@ typedef struct sl_AssignReplicasToDirsResponse_PartitionData {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsResponse_PartitionData;
+static inline void sl_AssignReplicasToDirsResponse_PartitionData_init(sl_AssignReplicasToDirsResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsResponse_PartitionData, p); }
 typedef struct sl_AssignReplicasToDirsResponse_TopicData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AssignReplicasToDirsResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsResponse_TopicData;
+static inline void sl_AssignReplicasToDirsResponse_TopicData_init(sl_AssignReplicasToDirsResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsResponse_TopicData, p); }
 typedef struct sl_AssignReplicasToDirsResponse_DirectoryData {
     sl_uuid_t Id; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_AssignReplicasToDirsResponse_TopicData_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_AssignReplicasToDirsResponse_DirectoryData_t;
+extern const sl_kstruct_t sl_kd_AssignReplicasToDirsResponse_DirectoryData;
+static inline void sl_AssignReplicasToDirsResponse_DirectoryData_init(sl_AssignReplicasToDirsResponse_DirectoryData_t *p) { sl_kinit_struct(&sl_kd_AssignReplicasToDirsResponse_DirectoryData, p); }
 typedef struct sl_AssignReplicasToDirsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -648,17 +726,23 @@ typedef struct sl_BeginQuorumEpochRequest_PartitionData {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochRequest_PartitionData;
+static inline void sl_BeginQuorumEpochRequest_PartitionData_init(sl_BeginQuorumEpochRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochRequest_PartitionData, p); }
 typedef struct sl_BeginQuorumEpochRequest_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_BeginQuorumEpochRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochRequest_TopicData;
+static inline void sl_BeginQuorumEpochRequest_TopicData_init(sl_BeginQuorumEpochRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochRequest_TopicData, p); }
 typedef struct sl_BeginQuorumEpochRequest_LeaderEndpoint {
     sl_str_t Name; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochRequest_LeaderEndpoint_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochRequest_LeaderEndpoint;
+static inline void sl_BeginQuorumEpochRequest_LeaderEndpoint_init(sl_BeginQuorumEpochRequest_LeaderEndpoint_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochRequest_LeaderEndpoint, p); }
 typedef struct sl_BeginQuorumEpochRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+, default null */
     int32_t VoterId; /* v1+, default -1 */
@@ -680,17 +764,23 @@ typedef struct sl_BeginQuorumEpochResponse_PartitionData {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochResponse_PartitionData;
+static inline void sl_BeginQuorumEpochResponse_PartitionData_init(sl_BeginQuorumEpochResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochResponse_PartitionData, p); }
 typedef struct sl_BeginQuorumEpochResponse_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_BeginQuorumEpochResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochResponse_TopicData;
+static inline void sl_BeginQuorumEpochResponse_TopicData_init(sl_BeginQuorumEpochResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochResponse_TopicData, p); }
 typedef struct sl_BeginQuorumEpochResponse_NodeEndpoint {
     int32_t NodeId; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_BeginQuorumEpochResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_BeginQuorumEpochResponse_NodeEndpoint;
+static inline void sl_BeginQuorumEpochResponse_NodeEndpoint_init(sl_BeginQuorumEpochResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_BeginQuorumEpochResponse_NodeEndpoint, p); }
 typedef struct sl_BeginQuorumEpochResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_BeginQuorumEpochResponse_TopicData_t *items; } Topics; /* v0+ */
@@ -742,12 +832,16 @@ typedef struct sl_BrokerRegistrationRequest_Listener {
     int16_t SecurityProtocol; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BrokerRegistrationRequest_Listener_t;
+extern const sl_kstruct_t sl_kd_BrokerRegistrationRequest_Listener;
+static inline void sl_BrokerRegistrationRequest_Listener_init(sl_BrokerRegistrationRequest_Listener_t *p) { sl_kinit_struct(&sl_kd_BrokerRegistrationRequest_Listener, p); }
 typedef struct sl_BrokerRegistrationRequest_Feature {
     sl_str_t Name; /* v0+ */
     int16_t MinSupportedVersion; /* v0+ */
     int16_t MaxSupportedVersion; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_BrokerRegistrationRequest_Feature_t;
+extern const sl_kstruct_t sl_kd_BrokerRegistrationRequest_Feature;
+static inline void sl_BrokerRegistrationRequest_Feature_init(sl_BrokerRegistrationRequest_Feature_t *p) { sl_kinit_struct(&sl_kd_BrokerRegistrationRequest_Feature, p); }
 typedef struct sl_BrokerRegistrationRequest {
     int32_t BrokerId; /* v0+ */
     sl_str_t ClusterId; /* v0+ */
@@ -798,10 +892,14 @@ typedef struct sl_ConsumerGroupDescribeResponse_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupDescribeResponse_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupDescribeResponse_TopicPartitions;
+static inline void sl_ConsumerGroupDescribeResponse_TopicPartitions_init(sl_ConsumerGroupDescribeResponse_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupDescribeResponse_TopicPartitions, p); }
 typedef struct sl_ConsumerGroupDescribeResponse_Assignment {
     struct { int32_t len; /* -1 = null */ sl_ConsumerGroupDescribeResponse_TopicPartitions_t *items; } TopicPartitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupDescribeResponse_Assignment_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupDescribeResponse_Assignment;
+static inline void sl_ConsumerGroupDescribeResponse_Assignment_init(sl_ConsumerGroupDescribeResponse_Assignment_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupDescribeResponse_Assignment, p); }
 typedef struct sl_ConsumerGroupDescribeResponse_Member {
     sl_str_t MemberId; /* v0+ */
     sl_str_t InstanceId; /* v0+, nullable 0+, default null */
@@ -815,6 +913,8 @@ typedef struct sl_ConsumerGroupDescribeResponse_Member {
     sl_ConsumerGroupDescribeResponse_Assignment_t TargetAssignment; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupDescribeResponse_Member_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupDescribeResponse_Member;
+static inline void sl_ConsumerGroupDescribeResponse_Member_init(sl_ConsumerGroupDescribeResponse_Member_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupDescribeResponse_Member, p); }
 typedef struct sl_ConsumerGroupDescribeResponse_DescribedGroup {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
@@ -827,6 +927,8 @@ typedef struct sl_ConsumerGroupDescribeResponse_DescribedGroup {
     int32_t AuthorizedOperations; /* v0+, default -2147483648 */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupDescribeResponse_DescribedGroup_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupDescribeResponse_DescribedGroup;
+static inline void sl_ConsumerGroupDescribeResponse_DescribedGroup_init(sl_ConsumerGroupDescribeResponse_DescribedGroup_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupDescribeResponse_DescribedGroup, p); }
 typedef struct sl_ConsumerGroupDescribeResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ConsumerGroupDescribeResponse_DescribedGroup_t *items; } Groups; /* v0+ */
@@ -844,6 +946,8 @@ typedef struct sl_ConsumerGroupHeartbeatRequest_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupHeartbeatRequest_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupHeartbeatRequest_TopicPartitions;
+static inline void sl_ConsumerGroupHeartbeatRequest_TopicPartitions_init(sl_ConsumerGroupHeartbeatRequest_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupHeartbeatRequest_TopicPartitions, p); }
 typedef struct sl_ConsumerGroupHeartbeatRequest {
     sl_str_t GroupId; /* v0+ */
     sl_str_t MemberId; /* v0+ */
@@ -869,10 +973,14 @@ typedef struct sl_ConsumerGroupHeartbeatResponse_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupHeartbeatResponse_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupHeartbeatResponse_TopicPartitions;
+static inline void sl_ConsumerGroupHeartbeatResponse_TopicPartitions_init(sl_ConsumerGroupHeartbeatResponse_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupHeartbeatResponse_TopicPartitions, p); }
 typedef struct sl_ConsumerGroupHeartbeatResponse_Assignment {
     struct { int32_t len; /* -1 = null */ sl_ConsumerGroupHeartbeatResponse_TopicPartitions_t *items; } TopicPartitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerGroupHeartbeatResponse_Assignment_t;
+extern const sl_kstruct_t sl_kd_ConsumerGroupHeartbeatResponse_Assignment;
+static inline void sl_ConsumerGroupHeartbeatResponse_Assignment_init(sl_ConsumerGroupHeartbeatResponse_Assignment_t *p) { sl_kinit_struct(&sl_kd_ConsumerGroupHeartbeatResponse_Assignment, p); }
 typedef struct sl_ConsumerGroupHeartbeatResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -895,6 +1003,8 @@ typedef struct sl_ConsumerProtocolAssignment_TopicPartition {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerProtocolAssignment_TopicPartition_t;
+extern const sl_kstruct_t sl_kd_ConsumerProtocolAssignment_TopicPartition;
+static inline void sl_ConsumerProtocolAssignment_TopicPartition_init(sl_ConsumerProtocolAssignment_TopicPartition_t *p) { sl_kinit_struct(&sl_kd_ConsumerProtocolAssignment_TopicPartition, p); }
 typedef struct sl_ConsumerProtocolAssignment {
     struct { int32_t len; /* -1 = null */ sl_ConsumerProtocolAssignment_TopicPartition_t *items; } AssignedPartitions; /* v0+ */
     sl_bytes_t UserData; /* v0+, nullable 0+, default null */
@@ -912,6 +1022,8 @@ typedef struct sl_ConsumerProtocolSubscription_TopicPartition {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_ConsumerProtocolSubscription_TopicPartition_t;
+extern const sl_kstruct_t sl_kd_ConsumerProtocolSubscription_TopicPartition;
+static inline void sl_ConsumerProtocolSubscription_TopicPartition_init(sl_ConsumerProtocolSubscription_TopicPartition_t *p) { sl_kinit_struct(&sl_kd_ConsumerProtocolSubscription_TopicPartition, p); }
 typedef struct sl_ConsumerProtocolSubscription {
     struct { int32_t len; /* -1 = null */ sl_str_t *items; } Topics; /* v0+ */
     sl_bytes_t UserData; /* v0+, nullable 0+, default null */
@@ -944,6 +1056,8 @@ typedef struct sl_ControlledShutdownResponse_RemainingPartition {
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ControlledShutdownResponse_RemainingPartition_t;
+extern const sl_kstruct_t sl_kd_ControlledShutdownResponse_RemainingPartition;
+static inline void sl_ControlledShutdownResponse_RemainingPartition_init(sl_ControlledShutdownResponse_RemainingPartition_t *p) { sl_kinit_struct(&sl_kd_ControlledShutdownResponse_RemainingPartition, p); }
 typedef struct sl_ControlledShutdownResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ControlledShutdownResponse_RemainingPartition_t *items; } RemainingPartitions; /* v0+ */
@@ -963,12 +1077,16 @@ typedef struct sl_ControllerRegistrationRequest_Listener {
     int16_t SecurityProtocol; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ControllerRegistrationRequest_Listener_t;
+extern const sl_kstruct_t sl_kd_ControllerRegistrationRequest_Listener;
+static inline void sl_ControllerRegistrationRequest_Listener_init(sl_ControllerRegistrationRequest_Listener_t *p) { sl_kinit_struct(&sl_kd_ControllerRegistrationRequest_Listener, p); }
 typedef struct sl_ControllerRegistrationRequest_Feature {
     sl_str_t Name; /* v0+ */
     int16_t MinSupportedVersion; /* v0+ */
     int16_t MaxSupportedVersion; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ControllerRegistrationRequest_Feature_t;
+extern const sl_kstruct_t sl_kd_ControllerRegistrationRequest_Feature;
+static inline void sl_ControllerRegistrationRequest_Feature_init(sl_ControllerRegistrationRequest_Feature_t *p) { sl_kinit_struct(&sl_kd_ControllerRegistrationRequest_Feature, p); }
 typedef struct sl_ControllerRegistrationRequest {
     int32_t ControllerId; /* v0+ */
     sl_uuid_t IncarnationId; /* v0+ */
@@ -1007,6 +1125,8 @@ typedef struct sl_CreateAclsRequest_AclCreation {
     int8_t PermissionType; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateAclsRequest_AclCreation_t;
+extern const sl_kstruct_t sl_kd_CreateAclsRequest_AclCreation;
+static inline void sl_CreateAclsRequest_AclCreation_init(sl_CreateAclsRequest_AclCreation_t *p) { sl_kinit_struct(&sl_kd_CreateAclsRequest_AclCreation, p); }
 typedef struct sl_CreateAclsRequest {
     struct { int32_t len; /* -1 = null */ sl_CreateAclsRequest_AclCreation_t *items; } Creations; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -1023,6 +1143,8 @@ typedef struct sl_CreateAclsResponse_AclCreationResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateAclsResponse_AclCreationResult_t;
+extern const sl_kstruct_t sl_kd_CreateAclsResponse_AclCreationResult;
+static inline void sl_CreateAclsResponse_AclCreationResult_init(sl_CreateAclsResponse_AclCreationResult_t *p) { sl_kinit_struct(&sl_kd_CreateAclsResponse_AclCreationResult, p); }
 typedef struct sl_CreateAclsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_CreateAclsResponse_AclCreationResult_t *items; } Results; /* v0+ */
@@ -1040,6 +1162,8 @@ typedef struct sl_CreateDelegationTokenRequest_CreatableRenewers {
     sl_str_t PrincipalName; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateDelegationTokenRequest_CreatableRenewers_t;
+extern const sl_kstruct_t sl_kd_CreateDelegationTokenRequest_CreatableRenewers;
+static inline void sl_CreateDelegationTokenRequest_CreatableRenewers_init(sl_CreateDelegationTokenRequest_CreatableRenewers_t *p) { sl_kinit_struct(&sl_kd_CreateDelegationTokenRequest_CreatableRenewers, p); }
 typedef struct sl_CreateDelegationTokenRequest {
     sl_str_t OwnerPrincipalType; /* v3+, nullable 3+ */
     sl_str_t OwnerPrincipalName; /* v3+, nullable 3+ */
@@ -1079,12 +1203,16 @@ typedef struct sl_CreatePartitionsRequest_CreatePartitionsAssignment {
     struct { int32_t len; /* -1 = null */ int32_t *items; } BrokerIds; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreatePartitionsRequest_CreatePartitionsAssignment_t;
+extern const sl_kstruct_t sl_kd_CreatePartitionsRequest_CreatePartitionsAssignment;
+static inline void sl_CreatePartitionsRequest_CreatePartitionsAssignment_init(sl_CreatePartitionsRequest_CreatePartitionsAssignment_t *p) { sl_kinit_struct(&sl_kd_CreatePartitionsRequest_CreatePartitionsAssignment, p); }
 typedef struct sl_CreatePartitionsRequest_CreatePartitionsTopic {
     sl_str_t Name; /* v0+ */
     int32_t Count; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_CreatePartitionsRequest_CreatePartitionsAssignment_t *items; } Assignments; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreatePartitionsRequest_CreatePartitionsTopic_t;
+extern const sl_kstruct_t sl_kd_CreatePartitionsRequest_CreatePartitionsTopic;
+static inline void sl_CreatePartitionsRequest_CreatePartitionsTopic_init(sl_CreatePartitionsRequest_CreatePartitionsTopic_t *p) { sl_kinit_struct(&sl_kd_CreatePartitionsRequest_CreatePartitionsTopic, p); }
 typedef struct sl_CreatePartitionsRequest {
     struct { int32_t len; /* -1 = null */ sl_CreatePartitionsRequest_CreatePartitionsTopic_t *items; } Topics; /* v0+ */
     int32_t TimeoutMs; /* v0+ */
@@ -1104,6 +1232,8 @@ typedef struct sl_CreatePartitionsResponse_CreatePartitionsTopicResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_CreatePartitionsResponse_CreatePartitionsTopicResult_t;
+extern const sl_kstruct_t sl_kd_CreatePartitionsResponse_CreatePartitionsTopicResult;
+static inline void sl_CreatePartitionsResponse_CreatePartitionsTopicResult_init(sl_CreatePartitionsResponse_CreatePartitionsTopicResult_t *p) { sl_kinit_struct(&sl_kd_CreatePartitionsResponse_CreatePartitionsTopicResult, p); }
 typedef struct sl_CreatePartitionsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_CreatePartitionsResponse_CreatePartitionsTopicResult_t *items; } Results; /* v0+ */
@@ -1121,11 +1251,15 @@ typedef struct sl_CreateTopicsRequest_CreatableReplicaAssignment {
     struct { int32_t len; /* -1 = null */ int32_t *items; } BrokerIds; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateTopicsRequest_CreatableReplicaAssignment_t;
+extern const sl_kstruct_t sl_kd_CreateTopicsRequest_CreatableReplicaAssignment;
+static inline void sl_CreateTopicsRequest_CreatableReplicaAssignment_init(sl_CreateTopicsRequest_CreatableReplicaAssignment_t *p) { sl_kinit_struct(&sl_kd_CreateTopicsRequest_CreatableReplicaAssignment, p); }
 typedef struct sl_CreateTopicsRequest_CreatableTopicConfig {
     sl_str_t Name; /* v0+ */
     sl_str_t Value; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateTopicsRequest_CreatableTopicConfig_t;
+extern const sl_kstruct_t sl_kd_CreateTopicsRequest_CreatableTopicConfig;
+static inline void sl_CreateTopicsRequest_CreatableTopicConfig_init(sl_CreateTopicsRequest_CreatableTopicConfig_t *p) { sl_kinit_struct(&sl_kd_CreateTopicsRequest_CreatableTopicConfig, p); }
 typedef struct sl_CreateTopicsRequest_CreatableTopic {
     sl_str_t Name; /* v0+ */
     int32_t NumPartitions; /* v0+ */
@@ -1134,6 +1268,8 @@ typedef struct sl_CreateTopicsRequest_CreatableTopic {
     struct { int32_t len; /* -1 = null */ sl_CreateTopicsRequest_CreatableTopicConfig_t *items; } Configs; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateTopicsRequest_CreatableTopic_t;
+extern const sl_kstruct_t sl_kd_CreateTopicsRequest_CreatableTopic;
+static inline void sl_CreateTopicsRequest_CreatableTopic_init(sl_CreateTopicsRequest_CreatableTopic_t *p) { sl_kinit_struct(&sl_kd_CreateTopicsRequest_CreatableTopic, p); }
 typedef struct sl_CreateTopicsRequest {
     struct { int32_t len; /* -1 = null */ sl_CreateTopicsRequest_CreatableTopic_t *items; } Topics; /* v0+ */
     int32_t timeoutMs; /* v0+, default 60000 */
@@ -1155,6 +1291,8 @@ typedef struct sl_CreateTopicsResponse_CreatableTopicConfigs {
     bool IsSensitive; /* v5+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateTopicsResponse_CreatableTopicConfigs_t;
+extern const sl_kstruct_t sl_kd_CreateTopicsResponse_CreatableTopicConfigs;
+static inline void sl_CreateTopicsResponse_CreatableTopicConfigs_init(sl_CreateTopicsResponse_CreatableTopicConfigs_t *p) { sl_kinit_struct(&sl_kd_CreateTopicsResponse_CreatableTopicConfigs, p); }
 typedef struct sl_CreateTopicsResponse_CreatableTopicResult {
     sl_str_t Name; /* v0+ */
     sl_uuid_t TopicId; /* v7+ */
@@ -1166,6 +1304,8 @@ typedef struct sl_CreateTopicsResponse_CreatableTopicResult {
     struct { int32_t len; /* -1 = null */ sl_CreateTopicsResponse_CreatableTopicConfigs_t *items; } Configs; /* v5+, nullable 5+ */
     sl_ktags_t _unknown_tags;
 } sl_CreateTopicsResponse_CreatableTopicResult_t;
+extern const sl_kstruct_t sl_kd_CreateTopicsResponse_CreatableTopicResult;
+static inline void sl_CreateTopicsResponse_CreatableTopicResult_init(sl_CreateTopicsResponse_CreatableTopicResult_t *p) { sl_kinit_struct(&sl_kd_CreateTopicsResponse_CreatableTopicResult, p); }
 typedef struct sl_CreateTopicsResponse {
     int32_t ThrottleTimeMs; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_CreateTopicsResponse_CreatableTopicResult_t *items; } Topics; /* v0+ */
@@ -1201,6 +1341,8 @@ typedef struct sl_DeleteAclsRequest_DeleteAclsFilter {
     int8_t PermissionType; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteAclsRequest_DeleteAclsFilter_t;
+extern const sl_kstruct_t sl_kd_DeleteAclsRequest_DeleteAclsFilter;
+static inline void sl_DeleteAclsRequest_DeleteAclsFilter_init(sl_DeleteAclsRequest_DeleteAclsFilter_t *p) { sl_kinit_struct(&sl_kd_DeleteAclsRequest_DeleteAclsFilter, p); }
 typedef struct sl_DeleteAclsRequest {
     struct { int32_t len; /* -1 = null */ sl_DeleteAclsRequest_DeleteAclsFilter_t *items; } Filters; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -1224,12 +1366,16 @@ typedef struct sl_DeleteAclsResponse_DeleteAclsMatchingAcl {
     int8_t PermissionType; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteAclsResponse_DeleteAclsMatchingAcl_t;
+extern const sl_kstruct_t sl_kd_DeleteAclsResponse_DeleteAclsMatchingAcl;
+static inline void sl_DeleteAclsResponse_DeleteAclsMatchingAcl_init(sl_DeleteAclsResponse_DeleteAclsMatchingAcl_t *p) { sl_kinit_struct(&sl_kd_DeleteAclsResponse_DeleteAclsMatchingAcl, p); }
 typedef struct sl_DeleteAclsResponse_DeleteAclsFilterResult {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteAclsResponse_DeleteAclsMatchingAcl_t *items; } MatchingAcls; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteAclsResponse_DeleteAclsFilterResult_t;
+extern const sl_kstruct_t sl_kd_DeleteAclsResponse_DeleteAclsFilterResult;
+static inline void sl_DeleteAclsResponse_DeleteAclsFilterResult_init(sl_DeleteAclsResponse_DeleteAclsFilterResult_t *p) { sl_kinit_struct(&sl_kd_DeleteAclsResponse_DeleteAclsFilterResult, p); }
 typedef struct sl_DeleteAclsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteAclsResponse_DeleteAclsFilterResult_t *items; } FilterResults; /* v0+ */
@@ -1258,6 +1404,8 @@ typedef struct sl_DeleteGroupsResponse_DeletableGroupResult {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteGroupsResponse_DeletableGroupResult_t;
+extern const sl_kstruct_t sl_kd_DeleteGroupsResponse_DeletableGroupResult;
+static inline void sl_DeleteGroupsResponse_DeletableGroupResult_init(sl_DeleteGroupsResponse_DeletableGroupResult_t *p) { sl_kinit_struct(&sl_kd_DeleteGroupsResponse_DeletableGroupResult, p); }
 typedef struct sl_DeleteGroupsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteGroupsResponse_DeletableGroupResult_t *items; } Results; /* v0+ */
@@ -1275,11 +1423,15 @@ typedef struct sl_DeleteRecordsRequest_DeleteRecordsPartition {
     int64_t Offset; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteRecordsRequest_DeleteRecordsPartition_t;
+extern const sl_kstruct_t sl_kd_DeleteRecordsRequest_DeleteRecordsPartition;
+static inline void sl_DeleteRecordsRequest_DeleteRecordsPartition_init(sl_DeleteRecordsRequest_DeleteRecordsPartition_t *p) { sl_kinit_struct(&sl_kd_DeleteRecordsRequest_DeleteRecordsPartition, p); }
 typedef struct sl_DeleteRecordsRequest_DeleteRecordsTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteRecordsRequest_DeleteRecordsPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteRecordsRequest_DeleteRecordsTopic_t;
+extern const sl_kstruct_t sl_kd_DeleteRecordsRequest_DeleteRecordsTopic;
+static inline void sl_DeleteRecordsRequest_DeleteRecordsTopic_init(sl_DeleteRecordsRequest_DeleteRecordsTopic_t *p) { sl_kinit_struct(&sl_kd_DeleteRecordsRequest_DeleteRecordsTopic, p); }
 typedef struct sl_DeleteRecordsRequest {
     struct { int32_t len; /* -1 = null */ sl_DeleteRecordsRequest_DeleteRecordsTopic_t *items; } Topics; /* v0+ */
     int32_t TimeoutMs; /* v0+ */
@@ -1298,11 +1450,15 @@ typedef struct sl_DeleteRecordsResponse_DeleteRecordsPartitionResult {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteRecordsResponse_DeleteRecordsPartitionResult_t;
+extern const sl_kstruct_t sl_kd_DeleteRecordsResponse_DeleteRecordsPartitionResult;
+static inline void sl_DeleteRecordsResponse_DeleteRecordsPartitionResult_init(sl_DeleteRecordsResponse_DeleteRecordsPartitionResult_t *p) { sl_kinit_struct(&sl_kd_DeleteRecordsResponse_DeleteRecordsPartitionResult, p); }
 typedef struct sl_DeleteRecordsResponse_DeleteRecordsTopicResult {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteRecordsResponse_DeleteRecordsPartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteRecordsResponse_DeleteRecordsTopicResult_t;
+extern const sl_kstruct_t sl_kd_DeleteRecordsResponse_DeleteRecordsTopicResult;
+static inline void sl_DeleteRecordsResponse_DeleteRecordsTopicResult_init(sl_DeleteRecordsResponse_DeleteRecordsTopicResult_t *p) { sl_kinit_struct(&sl_kd_DeleteRecordsResponse_DeleteRecordsTopicResult, p); }
 typedef struct sl_DeleteRecordsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteRecordsResponse_DeleteRecordsTopicResult_t *items; } Topics; /* v0+ */
@@ -1319,11 +1475,15 @@ typedef struct sl_DeleteShareGroupStateRequest_PartitionData {
     int32_t Partition; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteShareGroupStateRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_DeleteShareGroupStateRequest_PartitionData;
+static inline void sl_DeleteShareGroupStateRequest_PartitionData_init(sl_DeleteShareGroupStateRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_DeleteShareGroupStateRequest_PartitionData, p); }
 typedef struct sl_DeleteShareGroupStateRequest_DeleteStateData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteShareGroupStateRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteShareGroupStateRequest_DeleteStateData_t;
+extern const sl_kstruct_t sl_kd_DeleteShareGroupStateRequest_DeleteStateData;
+static inline void sl_DeleteShareGroupStateRequest_DeleteStateData_init(sl_DeleteShareGroupStateRequest_DeleteStateData_t *p) { sl_kinit_struct(&sl_kd_DeleteShareGroupStateRequest_DeleteStateData, p); }
 typedef struct sl_DeleteShareGroupStateRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteShareGroupStateRequest_DeleteStateData_t *items; } Topics; /* v0+ */
@@ -1342,11 +1502,15 @@ typedef struct sl_DeleteShareGroupStateResponse_PartitionResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_DeleteShareGroupStateResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_DeleteShareGroupStateResponse_PartitionResult;
+static inline void sl_DeleteShareGroupStateResponse_PartitionResult_init(sl_DeleteShareGroupStateResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_DeleteShareGroupStateResponse_PartitionResult, p); }
 typedef struct sl_DeleteShareGroupStateResponse_DeleteStateResult {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteShareGroupStateResponse_PartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteShareGroupStateResponse_DeleteStateResult_t;
+extern const sl_kstruct_t sl_kd_DeleteShareGroupStateResponse_DeleteStateResult;
+static inline void sl_DeleteShareGroupStateResponse_DeleteStateResult_init(sl_DeleteShareGroupStateResponse_DeleteStateResult_t *p) { sl_kinit_struct(&sl_kd_DeleteShareGroupStateResponse_DeleteStateResult, p); }
 typedef struct sl_DeleteShareGroupStateResponse {
     struct { int32_t len; /* -1 = null */ sl_DeleteShareGroupStateResponse_DeleteStateResult_t *items; } Results; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -1363,6 +1527,8 @@ typedef struct sl_DeleteTopicsRequest_DeleteTopicState {
     sl_uuid_t TopicId; /* v6+ */
     sl_ktags_t _unknown_tags;
 } sl_DeleteTopicsRequest_DeleteTopicState_t;
+extern const sl_kstruct_t sl_kd_DeleteTopicsRequest_DeleteTopicState;
+static inline void sl_DeleteTopicsRequest_DeleteTopicState_init(sl_DeleteTopicsRequest_DeleteTopicState_t *p) { sl_kinit_struct(&sl_kd_DeleteTopicsRequest_DeleteTopicState, p); }
 typedef struct sl_DeleteTopicsRequest {
     struct { int32_t len; /* -1 = null */ sl_DeleteTopicsRequest_DeleteTopicState_t *items; } Topics; /* v6+ */
     struct { int32_t len; /* -1 = null */ sl_str_t *items; } TopicNames; /* v0-5 */
@@ -1383,6 +1549,8 @@ typedef struct sl_DeleteTopicsResponse_DeletableTopicResult {
     sl_str_t ErrorMessage; /* v5+, nullable 5+, default null */
     sl_ktags_t _unknown_tags;
 } sl_DeleteTopicsResponse_DeletableTopicResult_t;
+extern const sl_kstruct_t sl_kd_DeleteTopicsResponse_DeletableTopicResult;
+static inline void sl_DeleteTopicsResponse_DeletableTopicResult_init(sl_DeleteTopicsResponse_DeletableTopicResult_t *p) { sl_kinit_struct(&sl_kd_DeleteTopicsResponse_DeletableTopicResult, p); }
 typedef struct sl_DeleteTopicsResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     struct { int32_t len; /* -1 = null */ sl_DeleteTopicsResponse_DeletableTopicResult_t *items; } Responses; /* v0+ */
@@ -1419,6 +1587,8 @@ typedef struct sl_DescribeAclsResponse_AclDescription {
     int8_t PermissionType; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeAclsResponse_AclDescription_t;
+extern const sl_kstruct_t sl_kd_DescribeAclsResponse_AclDescription;
+static inline void sl_DescribeAclsResponse_AclDescription_init(sl_DescribeAclsResponse_AclDescription_t *p) { sl_kinit_struct(&sl_kd_DescribeAclsResponse_AclDescription, p); }
 typedef struct sl_DescribeAclsResponse_DescribeAclsResource {
     int8_t ResourceType; /* v0+ */
     sl_str_t ResourceName; /* v0+ */
@@ -1426,6 +1596,8 @@ typedef struct sl_DescribeAclsResponse_DescribeAclsResource {
     struct { int32_t len; /* -1 = null */ sl_DescribeAclsResponse_AclDescription_t *items; } Acls; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeAclsResponse_DescribeAclsResource_t;
+extern const sl_kstruct_t sl_kd_DescribeAclsResponse_DescribeAclsResource;
+static inline void sl_DescribeAclsResponse_DescribeAclsResource_init(sl_DescribeAclsResponse_DescribeAclsResource_t *p) { sl_kinit_struct(&sl_kd_DescribeAclsResponse_DescribeAclsResource, p); }
 typedef struct sl_DescribeAclsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1446,6 +1618,8 @@ typedef struct sl_DescribeClientQuotasRequest_ComponentData {
     sl_str_t Match; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeClientQuotasRequest_ComponentData_t;
+extern const sl_kstruct_t sl_kd_DescribeClientQuotasRequest_ComponentData;
+static inline void sl_DescribeClientQuotasRequest_ComponentData_init(sl_DescribeClientQuotasRequest_ComponentData_t *p) { sl_kinit_struct(&sl_kd_DescribeClientQuotasRequest_ComponentData, p); }
 typedef struct sl_DescribeClientQuotasRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeClientQuotasRequest_ComponentData_t *items; } Components; /* v0+ */
     bool Strict; /* v0+ */
@@ -1463,16 +1637,22 @@ typedef struct sl_DescribeClientQuotasResponse_EntityData {
     sl_str_t EntityName; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeClientQuotasResponse_EntityData_t;
+extern const sl_kstruct_t sl_kd_DescribeClientQuotasResponse_EntityData;
+static inline void sl_DescribeClientQuotasResponse_EntityData_init(sl_DescribeClientQuotasResponse_EntityData_t *p) { sl_kinit_struct(&sl_kd_DescribeClientQuotasResponse_EntityData, p); }
 typedef struct sl_DescribeClientQuotasResponse_ValueData {
     sl_str_t Key; /* v0+ */
     double Value; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeClientQuotasResponse_ValueData_t;
+extern const sl_kstruct_t sl_kd_DescribeClientQuotasResponse_ValueData;
+static inline void sl_DescribeClientQuotasResponse_ValueData_init(sl_DescribeClientQuotasResponse_ValueData_t *p) { sl_kinit_struct(&sl_kd_DescribeClientQuotasResponse_ValueData, p); }
 typedef struct sl_DescribeClientQuotasResponse_EntryData {
     struct { int32_t len; /* -1 = null */ sl_DescribeClientQuotasResponse_EntityData_t *items; } Entity; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeClientQuotasResponse_ValueData_t *items; } Values; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeClientQuotasResponse_EntryData_t;
+extern const sl_kstruct_t sl_kd_DescribeClientQuotasResponse_EntryData;
+static inline void sl_DescribeClientQuotasResponse_EntryData_init(sl_DescribeClientQuotasResponse_EntryData_t *p) { sl_kinit_struct(&sl_kd_DescribeClientQuotasResponse_EntryData, p); }
 typedef struct sl_DescribeClientQuotasResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1506,6 +1686,8 @@ typedef struct sl_DescribeClusterResponse_DescribeClusterBroker {
     sl_str_t Rack; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_DescribeClusterResponse_DescribeClusterBroker_t;
+extern const sl_kstruct_t sl_kd_DescribeClusterResponse_DescribeClusterBroker;
+static inline void sl_DescribeClusterResponse_DescribeClusterBroker_init(sl_DescribeClusterResponse_DescribeClusterBroker_t *p) { sl_kinit_struct(&sl_kd_DescribeClusterResponse_DescribeClusterBroker, p); }
 typedef struct sl_DescribeClusterResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1530,6 +1712,8 @@ typedef struct sl_DescribeConfigsRequest_DescribeConfigsResource {
     struct { int32_t len; /* -1 = null */ sl_str_t *items; } ConfigurationKeys; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeConfigsRequest_DescribeConfigsResource_t;
+extern const sl_kstruct_t sl_kd_DescribeConfigsRequest_DescribeConfigsResource;
+static inline void sl_DescribeConfigsRequest_DescribeConfigsResource_init(sl_DescribeConfigsRequest_DescribeConfigsResource_t *p) { sl_kinit_struct(&sl_kd_DescribeConfigsRequest_DescribeConfigsResource, p); }
 typedef struct sl_DescribeConfigsRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeConfigsRequest_DescribeConfigsResource_t *items; } Resources; /* v0+ */
     bool IncludeSynonyms; /* v1+ */
@@ -1549,6 +1733,8 @@ typedef struct sl_DescribeConfigsResponse_DescribeConfigsSynonym {
     int8_t Source; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeConfigsResponse_DescribeConfigsSynonym_t;
+extern const sl_kstruct_t sl_kd_DescribeConfigsResponse_DescribeConfigsSynonym;
+static inline void sl_DescribeConfigsResponse_DescribeConfigsSynonym_init(sl_DescribeConfigsResponse_DescribeConfigsSynonym_t *p) { sl_kinit_struct(&sl_kd_DescribeConfigsResponse_DescribeConfigsSynonym, p); }
 typedef struct sl_DescribeConfigsResponse_DescribeConfigsResourceResult {
     sl_str_t Name; /* v0+ */
     sl_str_t Value; /* v0+, nullable 0+ */
@@ -1561,6 +1747,8 @@ typedef struct sl_DescribeConfigsResponse_DescribeConfigsResourceResult {
     sl_str_t Documentation; /* v3+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeConfigsResponse_DescribeConfigsResourceResult_t;
+extern const sl_kstruct_t sl_kd_DescribeConfigsResponse_DescribeConfigsResourceResult;
+static inline void sl_DescribeConfigsResponse_DescribeConfigsResourceResult_init(sl_DescribeConfigsResponse_DescribeConfigsResourceResult_t *p) { sl_kinit_struct(&sl_kd_DescribeConfigsResponse_DescribeConfigsResourceResult, p); }
 typedef struct sl_DescribeConfigsResponse_DescribeConfigsResult {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
@@ -1569,6 +1757,8 @@ typedef struct sl_DescribeConfigsResponse_DescribeConfigsResult {
     struct { int32_t len; /* -1 = null */ sl_DescribeConfigsResponse_DescribeConfigsResourceResult_t *items; } Configs; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeConfigsResponse_DescribeConfigsResult_t;
+extern const sl_kstruct_t sl_kd_DescribeConfigsResponse_DescribeConfigsResult;
+static inline void sl_DescribeConfigsResponse_DescribeConfigsResult_init(sl_DescribeConfigsResponse_DescribeConfigsResult_t *p) { sl_kinit_struct(&sl_kd_DescribeConfigsResponse_DescribeConfigsResult, p); }
 typedef struct sl_DescribeConfigsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeConfigsResponse_DescribeConfigsResult_t *items; } Results; /* v0+ */
@@ -1586,6 +1776,8 @@ typedef struct sl_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner {
     sl_str_t PrincipalName; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner_t;
+extern const sl_kstruct_t sl_kd_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner;
+static inline void sl_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner_init(sl_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner_t *p) { sl_kinit_struct(&sl_kd_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner, p); }
 typedef struct sl_DescribeDelegationTokenRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner_t *items; } Owners; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
@@ -1602,6 +1794,8 @@ typedef struct sl_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewe
     sl_str_t PrincipalName; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer_t;
+extern const sl_kstruct_t sl_kd_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer;
+static inline void sl_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer_init(sl_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer_t *p) { sl_kinit_struct(&sl_kd_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer, p); }
 typedef struct sl_DescribeDelegationTokenResponse_DescribedDelegationToken {
     sl_str_t PrincipalType; /* v0+ */
     sl_str_t PrincipalName; /* v0+ */
@@ -1615,6 +1809,8 @@ typedef struct sl_DescribeDelegationTokenResponse_DescribedDelegationToken {
     struct { int32_t len; /* -1 = null */ sl_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer_t *items; } Renewers; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeDelegationTokenResponse_DescribedDelegationToken_t;
+extern const sl_kstruct_t sl_kd_DescribeDelegationTokenResponse_DescribedDelegationToken;
+static inline void sl_DescribeDelegationTokenResponse_DescribedDelegationToken_init(sl_DescribeDelegationTokenResponse_DescribedDelegationToken_t *p) { sl_kinit_struct(&sl_kd_DescribeDelegationTokenResponse_DescribedDelegationToken, p); }
 typedef struct sl_DescribeDelegationTokenResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeDelegationTokenResponse_DescribedDelegationToken_t *items; } Tokens; /* v0+ */
@@ -1649,6 +1845,8 @@ typedef struct sl_DescribeGroupsResponse_DescribedGroupMember {
     sl_bytes_t MemberAssignment; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeGroupsResponse_DescribedGroupMember_t;
+extern const sl_kstruct_t sl_kd_DescribeGroupsResponse_DescribedGroupMember;
+static inline void sl_DescribeGroupsResponse_DescribedGroupMember_init(sl_DescribeGroupsResponse_DescribedGroupMember_t *p) { sl_kinit_struct(&sl_kd_DescribeGroupsResponse_DescribedGroupMember, p); }
 typedef struct sl_DescribeGroupsResponse_DescribedGroup {
     int16_t ErrorCode; /* v0+ */
     sl_str_t GroupId; /* v0+ */
@@ -1659,6 +1857,8 @@ typedef struct sl_DescribeGroupsResponse_DescribedGroup {
     int32_t AuthorizedOperations; /* v3+, default -2147483648 */
     sl_ktags_t _unknown_tags;
 } sl_DescribeGroupsResponse_DescribedGroup_t;
+extern const sl_kstruct_t sl_kd_DescribeGroupsResponse_DescribedGroup;
+static inline void sl_DescribeGroupsResponse_DescribedGroup_init(sl_DescribeGroupsResponse_DescribedGroup_t *p) { sl_kinit_struct(&sl_kd_DescribeGroupsResponse_DescribedGroup, p); }
 typedef struct sl_DescribeGroupsResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeGroupsResponse_DescribedGroup_t *items; } Groups; /* v0+ */
@@ -1676,6 +1876,8 @@ typedef struct sl_DescribeLogDirsRequest_DescribableLogDirTopic {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeLogDirsRequest_DescribableLogDirTopic_t;
+extern const sl_kstruct_t sl_kd_DescribeLogDirsRequest_DescribableLogDirTopic;
+static inline void sl_DescribeLogDirsRequest_DescribableLogDirTopic_init(sl_DescribeLogDirsRequest_DescribableLogDirTopic_t *p) { sl_kinit_struct(&sl_kd_DescribeLogDirsRequest_DescribableLogDirTopic, p); }
 typedef struct sl_DescribeLogDirsRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeLogDirsRequest_DescribableLogDirTopic_t *items; } Topics; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
@@ -1694,11 +1896,15 @@ typedef struct sl_DescribeLogDirsResponse_DescribeLogDirsPartition {
     bool IsFutureKey; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeLogDirsResponse_DescribeLogDirsPartition_t;
+extern const sl_kstruct_t sl_kd_DescribeLogDirsResponse_DescribeLogDirsPartition;
+static inline void sl_DescribeLogDirsResponse_DescribeLogDirsPartition_init(sl_DescribeLogDirsResponse_DescribeLogDirsPartition_t *p) { sl_kinit_struct(&sl_kd_DescribeLogDirsResponse_DescribeLogDirsPartition, p); }
 typedef struct sl_DescribeLogDirsResponse_DescribeLogDirsTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeLogDirsResponse_DescribeLogDirsPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeLogDirsResponse_DescribeLogDirsTopic_t;
+extern const sl_kstruct_t sl_kd_DescribeLogDirsResponse_DescribeLogDirsTopic;
+static inline void sl_DescribeLogDirsResponse_DescribeLogDirsTopic_init(sl_DescribeLogDirsResponse_DescribeLogDirsTopic_t *p) { sl_kinit_struct(&sl_kd_DescribeLogDirsResponse_DescribeLogDirsTopic, p); }
 typedef struct sl_DescribeLogDirsResponse_DescribeLogDirsResult {
     int16_t ErrorCode; /* v0+ */
     sl_str_t LogDir; /* v0+ */
@@ -1707,6 +1913,8 @@ typedef struct sl_DescribeLogDirsResponse_DescribeLogDirsResult {
     int64_t UsableBytes; /* v4+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_DescribeLogDirsResponse_DescribeLogDirsResult_t;
+extern const sl_kstruct_t sl_kd_DescribeLogDirsResponse_DescribeLogDirsResult;
+static inline void sl_DescribeLogDirsResponse_DescribeLogDirsResult_init(sl_DescribeLogDirsResponse_DescribeLogDirsResult_t *p) { sl_kinit_struct(&sl_kd_DescribeLogDirsResponse_DescribeLogDirsResult, p); }
 typedef struct sl_DescribeLogDirsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v3+ */
@@ -1725,6 +1933,8 @@ typedef struct sl_DescribeProducersRequest_TopicRequest {
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeProducersRequest_TopicRequest_t;
+extern const sl_kstruct_t sl_kd_DescribeProducersRequest_TopicRequest;
+static inline void sl_DescribeProducersRequest_TopicRequest_init(sl_DescribeProducersRequest_TopicRequest_t *p) { sl_kinit_struct(&sl_kd_DescribeProducersRequest_TopicRequest, p); }
 typedef struct sl_DescribeProducersRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeProducersRequest_TopicRequest_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -1745,6 +1955,8 @@ typedef struct sl_DescribeProducersResponse_ProducerState {
     int64_t CurrentTxnStartOffset; /* v0+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_DescribeProducersResponse_ProducerState_t;
+extern const sl_kstruct_t sl_kd_DescribeProducersResponse_ProducerState;
+static inline void sl_DescribeProducersResponse_ProducerState_init(sl_DescribeProducersResponse_ProducerState_t *p) { sl_kinit_struct(&sl_kd_DescribeProducersResponse_ProducerState, p); }
 typedef struct sl_DescribeProducersResponse_PartitionResponse {
     int32_t PartitionIndex; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1752,11 +1964,15 @@ typedef struct sl_DescribeProducersResponse_PartitionResponse {
     struct { int32_t len; /* -1 = null */ sl_DescribeProducersResponse_ProducerState_t *items; } ActiveProducers; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeProducersResponse_PartitionResponse_t;
+extern const sl_kstruct_t sl_kd_DescribeProducersResponse_PartitionResponse;
+static inline void sl_DescribeProducersResponse_PartitionResponse_init(sl_DescribeProducersResponse_PartitionResponse_t *p) { sl_kinit_struct(&sl_kd_DescribeProducersResponse_PartitionResponse, p); }
 typedef struct sl_DescribeProducersResponse_TopicResponse {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeProducersResponse_PartitionResponse_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeProducersResponse_TopicResponse_t;
+extern const sl_kstruct_t sl_kd_DescribeProducersResponse_TopicResponse;
+static inline void sl_DescribeProducersResponse_TopicResponse_init(sl_DescribeProducersResponse_TopicResponse_t *p) { sl_kinit_struct(&sl_kd_DescribeProducersResponse_TopicResponse, p); }
 typedef struct sl_DescribeProducersResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeProducersResponse_TopicResponse_t *items; } Topics; /* v0+ */
@@ -1773,11 +1989,15 @@ typedef struct sl_DescribeQuorumRequest_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumRequest_PartitionData;
+static inline void sl_DescribeQuorumRequest_PartitionData_init(sl_DescribeQuorumRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumRequest_PartitionData, p); }
 typedef struct sl_DescribeQuorumRequest_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeQuorumRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumRequest_TopicData;
+static inline void sl_DescribeQuorumRequest_TopicData_init(sl_DescribeQuorumRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumRequest_TopicData, p); }
 typedef struct sl_DescribeQuorumRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeQuorumRequest_TopicData_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -1797,6 +2017,8 @@ typedef struct sl_DescribeQuorumResponse_ReplicaState {
     int64_t LastCaughtUpTimestamp; /* v1+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumResponse_ReplicaState_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumResponse_ReplicaState;
+static inline void sl_DescribeQuorumResponse_ReplicaState_init(sl_DescribeQuorumResponse_ReplicaState_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumResponse_ReplicaState, p); }
 typedef struct sl_DescribeQuorumResponse_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1808,22 +2030,30 @@ typedef struct sl_DescribeQuorumResponse_PartitionData {
     struct { int32_t len; /* -1 = null */ sl_DescribeQuorumResponse_ReplicaState_t *items; } Observers; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumResponse_PartitionData;
+static inline void sl_DescribeQuorumResponse_PartitionData_init(sl_DescribeQuorumResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumResponse_PartitionData, p); }
 typedef struct sl_DescribeQuorumResponse_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeQuorumResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumResponse_TopicData;
+static inline void sl_DescribeQuorumResponse_TopicData_init(sl_DescribeQuorumResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumResponse_TopicData, p); }
 typedef struct sl_DescribeQuorumResponse_Listener {
     sl_str_t Name; /* v2+ */
     sl_str_t Host; /* v2+ */
     uint16_t Port; /* v2+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumResponse_Listener_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumResponse_Listener;
+static inline void sl_DescribeQuorumResponse_Listener_init(sl_DescribeQuorumResponse_Listener_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumResponse_Listener, p); }
 typedef struct sl_DescribeQuorumResponse_Node {
     int32_t NodeId; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeQuorumResponse_Listener_t *items; } Listeners; /* v2+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeQuorumResponse_Node_t;
+extern const sl_kstruct_t sl_kd_DescribeQuorumResponse_Node;
+static inline void sl_DescribeQuorumResponse_Node_init(sl_DescribeQuorumResponse_Node_t *p) { sl_kinit_struct(&sl_kd_DescribeQuorumResponse_Node, p); }
 typedef struct sl_DescribeQuorumResponse {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v2+, nullable 2+ */
@@ -1842,11 +2072,15 @@ typedef struct sl_DescribeTopicPartitionsRequest_TopicRequest {
     sl_str_t Name; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTopicPartitionsRequest_TopicRequest_t;
+extern const sl_kstruct_t sl_kd_DescribeTopicPartitionsRequest_TopicRequest;
+static inline void sl_DescribeTopicPartitionsRequest_TopicRequest_init(sl_DescribeTopicPartitionsRequest_TopicRequest_t *p) { sl_kinit_struct(&sl_kd_DescribeTopicPartitionsRequest_TopicRequest, p); }
 typedef struct sl_DescribeTopicPartitionsRequest_Cursor {
     sl_str_t TopicName; /* v0+ */
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTopicPartitionsRequest_Cursor_t;
+extern const sl_kstruct_t sl_kd_DescribeTopicPartitionsRequest_Cursor;
+static inline void sl_DescribeTopicPartitionsRequest_Cursor_init(sl_DescribeTopicPartitionsRequest_Cursor_t *p) { sl_kinit_struct(&sl_kd_DescribeTopicPartitionsRequest_Cursor, p); }
 typedef struct sl_DescribeTopicPartitionsRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeTopicPartitionsRequest_TopicRequest_t *items; } Topics; /* v0+ */
     int32_t ResponsePartitionLimit; /* v0+, default 2000 */
@@ -1872,6 +2106,8 @@ typedef struct sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsRespons
     struct { int32_t len; /* -1 = null */ int32_t *items; } OfflineReplicas; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition_t;
+extern const sl_kstruct_t sl_kd_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition;
+static inline void sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition_init(sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition_t *p) { sl_kinit_struct(&sl_kd_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition, p); }
 typedef struct sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic {
     int16_t ErrorCode; /* v0+ */
     sl_str_t Name; /* v0+, nullable 0+ */
@@ -1881,11 +2117,15 @@ typedef struct sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsRespons
     int32_t TopicAuthorizedOperations; /* v0+, default -2147483648 */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic_t;
+extern const sl_kstruct_t sl_kd_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic;
+static inline void sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic_init(sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic_t *p) { sl_kinit_struct(&sl_kd_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic, p); }
 typedef struct sl_DescribeTopicPartitionsResponse_Cursor {
     sl_str_t TopicName; /* v0+ */
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTopicPartitionsResponse_Cursor_t;
+extern const sl_kstruct_t sl_kd_DescribeTopicPartitionsResponse_Cursor;
+static inline void sl_DescribeTopicPartitionsResponse_Cursor_init(sl_DescribeTopicPartitionsResponse_Cursor_t *p) { sl_kinit_struct(&sl_kd_DescribeTopicPartitionsResponse_Cursor, p); }
 typedef struct sl_DescribeTopicPartitionsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic_t *items; } Topics; /* v0+ */
@@ -1915,6 +2155,8 @@ typedef struct sl_DescribeTransactionsResponse_TopicData {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTransactionsResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_DescribeTransactionsResponse_TopicData;
+static inline void sl_DescribeTransactionsResponse_TopicData_init(sl_DescribeTransactionsResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_DescribeTransactionsResponse_TopicData, p); }
 typedef struct sl_DescribeTransactionsResponse_TransactionState {
     int16_t ErrorCode; /* v0+ */
     sl_str_t TransactionalId; /* v0+ */
@@ -1926,6 +2168,8 @@ typedef struct sl_DescribeTransactionsResponse_TransactionState {
     struct { int32_t len; /* -1 = null */ sl_DescribeTransactionsResponse_TopicData_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeTransactionsResponse_TransactionState_t;
+extern const sl_kstruct_t sl_kd_DescribeTransactionsResponse_TransactionState;
+static inline void sl_DescribeTransactionsResponse_TransactionState_init(sl_DescribeTransactionsResponse_TransactionState_t *p) { sl_kinit_struct(&sl_kd_DescribeTransactionsResponse_TransactionState, p); }
 typedef struct sl_DescribeTransactionsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_DescribeTransactionsResponse_TransactionState_t *items; } TransactionStates; /* v0+ */
@@ -1942,6 +2186,8 @@ typedef struct sl_DescribeUserScramCredentialsRequest_UserName {
     sl_str_t Name; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeUserScramCredentialsRequest_UserName_t;
+extern const sl_kstruct_t sl_kd_DescribeUserScramCredentialsRequest_UserName;
+static inline void sl_DescribeUserScramCredentialsRequest_UserName_init(sl_DescribeUserScramCredentialsRequest_UserName_t *p) { sl_kinit_struct(&sl_kd_DescribeUserScramCredentialsRequest_UserName, p); }
 typedef struct sl_DescribeUserScramCredentialsRequest {
     struct { int32_t len; /* -1 = null */ sl_DescribeUserScramCredentialsRequest_UserName_t *items; } Users; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
@@ -1958,6 +2204,8 @@ typedef struct sl_DescribeUserScramCredentialsResponse_CredentialInfo {
     int32_t Iterations; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeUserScramCredentialsResponse_CredentialInfo_t;
+extern const sl_kstruct_t sl_kd_DescribeUserScramCredentialsResponse_CredentialInfo;
+static inline void sl_DescribeUserScramCredentialsResponse_CredentialInfo_init(sl_DescribeUserScramCredentialsResponse_CredentialInfo_t *p) { sl_kinit_struct(&sl_kd_DescribeUserScramCredentialsResponse_CredentialInfo, p); }
 typedef struct sl_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult {
     sl_str_t User; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1965,6 +2213,8 @@ typedef struct sl_DescribeUserScramCredentialsResponse_DescribeUserScramCredenti
     struct { int32_t len; /* -1 = null */ sl_DescribeUserScramCredentialsResponse_CredentialInfo_t *items; } CredentialInfos; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult_t;
+extern const sl_kstruct_t sl_kd_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult;
+static inline void sl_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult_init(sl_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult_t *p) { sl_kinit_struct(&sl_kd_DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult, p); }
 typedef struct sl_DescribeUserScramCredentialsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -1984,6 +2234,8 @@ typedef struct sl_ElectLeadersRequest_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ElectLeadersRequest_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ElectLeadersRequest_TopicPartitions;
+static inline void sl_ElectLeadersRequest_TopicPartitions_init(sl_ElectLeadersRequest_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ElectLeadersRequest_TopicPartitions, p); }
 typedef struct sl_ElectLeadersRequest {
     int8_t ElectionType; /* v1+ */
     struct { int32_t len; /* -1 = null */ sl_ElectLeadersRequest_TopicPartitions_t *items; } TopicPartitions; /* v0+, nullable 0+ */
@@ -2003,11 +2255,15 @@ typedef struct sl_ElectLeadersResponse_PartitionResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_ElectLeadersResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_ElectLeadersResponse_PartitionResult;
+static inline void sl_ElectLeadersResponse_PartitionResult_init(sl_ElectLeadersResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_ElectLeadersResponse_PartitionResult, p); }
 typedef struct sl_ElectLeadersResponse_ReplicaElectionResult {
     sl_str_t Topic; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ElectLeadersResponse_PartitionResult_t *items; } PartitionResult; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ElectLeadersResponse_ReplicaElectionResult_t;
+extern const sl_kstruct_t sl_kd_ElectLeadersResponse_ReplicaElectionResult;
+static inline void sl_ElectLeadersResponse_ReplicaElectionResult_init(sl_ElectLeadersResponse_ReplicaElectionResult_t *p) { sl_kinit_struct(&sl_kd_ElectLeadersResponse_ReplicaElectionResult, p); }
 typedef struct sl_ElectLeadersResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v1+ */
@@ -2026,6 +2282,8 @@ typedef struct sl_EndQuorumEpochRequest_ReplicaInfo {
     sl_uuid_t CandidateDirectoryId; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochRequest_ReplicaInfo_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochRequest_ReplicaInfo;
+static inline void sl_EndQuorumEpochRequest_ReplicaInfo_init(sl_EndQuorumEpochRequest_ReplicaInfo_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochRequest_ReplicaInfo, p); }
 typedef struct sl_EndQuorumEpochRequest_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int32_t LeaderId; /* v0+ */
@@ -2034,17 +2292,23 @@ typedef struct sl_EndQuorumEpochRequest_PartitionData {
     struct { int32_t len; /* -1 = null */ sl_EndQuorumEpochRequest_ReplicaInfo_t *items; } PreferredCandidates; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochRequest_PartitionData;
+static inline void sl_EndQuorumEpochRequest_PartitionData_init(sl_EndQuorumEpochRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochRequest_PartitionData, p); }
 typedef struct sl_EndQuorumEpochRequest_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_EndQuorumEpochRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochRequest_TopicData;
+static inline void sl_EndQuorumEpochRequest_TopicData_init(sl_EndQuorumEpochRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochRequest_TopicData, p); }
 typedef struct sl_EndQuorumEpochRequest_LeaderEndpoint {
     sl_str_t Name; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochRequest_LeaderEndpoint_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochRequest_LeaderEndpoint;
+static inline void sl_EndQuorumEpochRequest_LeaderEndpoint_init(sl_EndQuorumEpochRequest_LeaderEndpoint_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochRequest_LeaderEndpoint, p); }
 typedef struct sl_EndQuorumEpochRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+, default null */
     struct { int32_t len; /* -1 = null */ sl_EndQuorumEpochRequest_TopicData_t *items; } Topics; /* v0+ */
@@ -2065,17 +2329,23 @@ typedef struct sl_EndQuorumEpochResponse_PartitionData {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochResponse_PartitionData;
+static inline void sl_EndQuorumEpochResponse_PartitionData_init(sl_EndQuorumEpochResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochResponse_PartitionData, p); }
 typedef struct sl_EndQuorumEpochResponse_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_EndQuorumEpochResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochResponse_TopicData;
+static inline void sl_EndQuorumEpochResponse_TopicData_init(sl_EndQuorumEpochResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochResponse_TopicData, p); }
 typedef struct sl_EndQuorumEpochResponse_NodeEndpoint {
     int32_t NodeId; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_EndQuorumEpochResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_EndQuorumEpochResponse_NodeEndpoint;
+static inline void sl_EndQuorumEpochResponse_NodeEndpoint_init(sl_EndQuorumEpochResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_EndQuorumEpochResponse_NodeEndpoint, p); }
 typedef struct sl_EndQuorumEpochResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_EndQuorumEpochResponse_TopicData_t *items; } Topics; /* v0+ */
@@ -2172,6 +2442,8 @@ typedef struct sl_FetchRequest_ReplicaState {
     int64_t ReplicaEpoch; /* v15+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_FetchRequest_ReplicaState_t;
+extern const sl_kstruct_t sl_kd_FetchRequest_ReplicaState;
+static inline void sl_FetchRequest_ReplicaState_init(sl_FetchRequest_ReplicaState_t *p) { sl_kinit_struct(&sl_kd_FetchRequest_ReplicaState, p); }
 typedef struct sl_FetchRequest_FetchPartition {
     int32_t Partition; /* v0+ */
     int32_t CurrentLeaderEpoch; /* v9+, default -1 */
@@ -2182,18 +2454,24 @@ typedef struct sl_FetchRequest_FetchPartition {
     sl_uuid_t ReplicaDirectoryId; /* v17+, tag 0 (tagged 17+) */
     sl_ktags_t _unknown_tags;
 } sl_FetchRequest_FetchPartition_t;
+extern const sl_kstruct_t sl_kd_FetchRequest_FetchPartition;
+static inline void sl_FetchRequest_FetchPartition_init(sl_FetchRequest_FetchPartition_t *p) { sl_kinit_struct(&sl_kd_FetchRequest_FetchPartition, p); }
 typedef struct sl_FetchRequest_FetchTopic {
     sl_str_t Topic; /* v0-12 */
     sl_uuid_t TopicId; /* v13+ */
     struct { int32_t len; /* -1 = null */ sl_FetchRequest_FetchPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchRequest_FetchTopic_t;
+extern const sl_kstruct_t sl_kd_FetchRequest_FetchTopic;
+static inline void sl_FetchRequest_FetchTopic_init(sl_FetchRequest_FetchTopic_t *p) { sl_kinit_struct(&sl_kd_FetchRequest_FetchTopic, p); }
 typedef struct sl_FetchRequest_ForgottenTopic {
     sl_str_t Topic; /* v7-12 */
     sl_uuid_t TopicId; /* v13+ */
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v7+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchRequest_ForgottenTopic_t;
+extern const sl_kstruct_t sl_kd_FetchRequest_ForgottenTopic;
+static inline void sl_FetchRequest_ForgottenTopic_init(sl_FetchRequest_ForgottenTopic_t *p) { sl_kinit_struct(&sl_kd_FetchRequest_ForgottenTopic, p); }
 typedef struct sl_FetchRequest {
     sl_str_t ClusterId; /* v12+, nullable 12+, tag 0 (tagged 12+), default null */
     int32_t ReplicaId; /* v0-14, default -1 */
@@ -2221,21 +2499,29 @@ typedef struct sl_FetchResponse_EpochEndOffset {
     int64_t EndOffset; /* v12+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_EpochEndOffset_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_EpochEndOffset;
+static inline void sl_FetchResponse_EpochEndOffset_init(sl_FetchResponse_EpochEndOffset_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_EpochEndOffset, p); }
 typedef struct sl_FetchResponse_LeaderIdAndEpoch {
     int32_t LeaderId; /* v12+, default -1 */
     int32_t LeaderEpoch; /* v12+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_LeaderIdAndEpoch_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_LeaderIdAndEpoch;
+static inline void sl_FetchResponse_LeaderIdAndEpoch_init(sl_FetchResponse_LeaderIdAndEpoch_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_LeaderIdAndEpoch, p); }
 typedef struct sl_FetchResponse_SnapshotId {
     int64_t EndOffset; /* v0+, default -1 */
     int32_t Epoch; /* v0+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_SnapshotId_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_SnapshotId;
+static inline void sl_FetchResponse_SnapshotId_init(sl_FetchResponse_SnapshotId_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_SnapshotId, p); }
 typedef struct sl_FetchResponse_AbortedTransaction {
     int64_t ProducerId; /* v4+ */
     int64_t FirstOffset; /* v4+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_AbortedTransaction_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_AbortedTransaction;
+static inline void sl_FetchResponse_AbortedTransaction_init(sl_FetchResponse_AbortedTransaction_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_AbortedTransaction, p); }
 typedef struct sl_FetchResponse_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2250,12 +2536,16 @@ typedef struct sl_FetchResponse_PartitionData {
     sl_bytes_t Records; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_PartitionData;
+static inline void sl_FetchResponse_PartitionData_init(sl_FetchResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_PartitionData, p); }
 typedef struct sl_FetchResponse_FetchableTopicResponse {
     sl_str_t Topic; /* v0-12 */
     sl_uuid_t TopicId; /* v13+ */
     struct { int32_t len; /* -1 = null */ sl_FetchResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_FetchableTopicResponse_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_FetchableTopicResponse;
+static inline void sl_FetchResponse_FetchableTopicResponse_init(sl_FetchResponse_FetchableTopicResponse_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_FetchableTopicResponse, p); }
 typedef struct sl_FetchResponse_NodeEndpoint {
     int32_t NodeId; /* v16+ */
     sl_str_t Host; /* v16+ */
@@ -2263,6 +2553,8 @@ typedef struct sl_FetchResponse_NodeEndpoint {
     sl_str_t Rack; /* v16+, nullable 16+, default null */
     sl_ktags_t _unknown_tags;
 } sl_FetchResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_FetchResponse_NodeEndpoint;
+static inline void sl_FetchResponse_NodeEndpoint_init(sl_FetchResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_FetchResponse_NodeEndpoint, p); }
 typedef struct sl_FetchResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     int16_t ErrorCode; /* v7+ */
@@ -2283,6 +2575,8 @@ typedef struct sl_FetchSnapshotRequest_SnapshotId {
     int32_t Epoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotRequest_SnapshotId_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotRequest_SnapshotId;
+static inline void sl_FetchSnapshotRequest_SnapshotId_init(sl_FetchSnapshotRequest_SnapshotId_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotRequest_SnapshotId, p); }
 typedef struct sl_FetchSnapshotRequest_PartitionSnapshot {
     int32_t Partition; /* v0+ */
     int32_t CurrentLeaderEpoch; /* v0+ */
@@ -2291,11 +2585,15 @@ typedef struct sl_FetchSnapshotRequest_PartitionSnapshot {
     sl_uuid_t ReplicaDirectoryId; /* v1+, tag 0 (tagged 1+) */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotRequest_PartitionSnapshot_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotRequest_PartitionSnapshot;
+static inline void sl_FetchSnapshotRequest_PartitionSnapshot_init(sl_FetchSnapshotRequest_PartitionSnapshot_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotRequest_PartitionSnapshot, p); }
 typedef struct sl_FetchSnapshotRequest_TopicSnapshot {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_FetchSnapshotRequest_PartitionSnapshot_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotRequest_TopicSnapshot_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotRequest_TopicSnapshot;
+static inline void sl_FetchSnapshotRequest_TopicSnapshot_init(sl_FetchSnapshotRequest_TopicSnapshot_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotRequest_TopicSnapshot, p); }
 typedef struct sl_FetchSnapshotRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+, tag 0 (tagged 0+), default null */
     int32_t ReplicaId; /* v0+, default -1 */
@@ -2315,11 +2613,15 @@ typedef struct sl_FetchSnapshotResponse_SnapshotId {
     int32_t Epoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotResponse_SnapshotId_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotResponse_SnapshotId;
+static inline void sl_FetchSnapshotResponse_SnapshotId_init(sl_FetchSnapshotResponse_SnapshotId_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotResponse_SnapshotId, p); }
 typedef struct sl_FetchSnapshotResponse_LeaderIdAndEpoch {
     int32_t LeaderId; /* v0+ */
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotResponse_LeaderIdAndEpoch_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotResponse_LeaderIdAndEpoch;
+static inline void sl_FetchSnapshotResponse_LeaderIdAndEpoch_init(sl_FetchSnapshotResponse_LeaderIdAndEpoch_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotResponse_LeaderIdAndEpoch, p); }
 typedef struct sl_FetchSnapshotResponse_PartitionSnapshot {
     int32_t Index; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2330,17 +2632,23 @@ typedef struct sl_FetchSnapshotResponse_PartitionSnapshot {
     sl_bytes_t UnalignedRecords; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotResponse_PartitionSnapshot_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotResponse_PartitionSnapshot;
+static inline void sl_FetchSnapshotResponse_PartitionSnapshot_init(sl_FetchSnapshotResponse_PartitionSnapshot_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotResponse_PartitionSnapshot, p); }
 typedef struct sl_FetchSnapshotResponse_TopicSnapshot {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_FetchSnapshotResponse_PartitionSnapshot_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotResponse_TopicSnapshot_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotResponse_TopicSnapshot;
+static inline void sl_FetchSnapshotResponse_TopicSnapshot_init(sl_FetchSnapshotResponse_TopicSnapshot_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotResponse_TopicSnapshot, p); }
 typedef struct sl_FetchSnapshotResponse_NodeEndpoint {
     int32_t NodeId; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_FetchSnapshotResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_FetchSnapshotResponse_NodeEndpoint;
+static inline void sl_FetchSnapshotResponse_NodeEndpoint_init(sl_FetchSnapshotResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_FetchSnapshotResponse_NodeEndpoint, p); }
 typedef struct sl_FetchSnapshotResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2377,6 +2685,8 @@ typedef struct sl_FindCoordinatorResponse_Coordinator {
     sl_str_t ErrorMessage; /* v4+, nullable 4+ */
     sl_ktags_t _unknown_tags;
 } sl_FindCoordinatorResponse_Coordinator_t;
+extern const sl_kstruct_t sl_kd_FindCoordinatorResponse_Coordinator;
+static inline void sl_FindCoordinatorResponse_Coordinator_init(sl_FindCoordinatorResponse_Coordinator_t *p) { sl_kinit_struct(&sl_kd_FindCoordinatorResponse_Coordinator, p); }
 typedef struct sl_FindCoordinatorResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     int16_t ErrorCode; /* v0-3 */
@@ -2446,6 +2756,8 @@ typedef struct sl_GroupMetadataValue_MemberMetadata {
     sl_bytes_t assignment; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_GroupMetadataValue_MemberMetadata_t;
+extern const sl_kstruct_t sl_kd_GroupMetadataValue_MemberMetadata;
+static inline void sl_GroupMetadataValue_MemberMetadata_init(sl_GroupMetadataValue_MemberMetadata_t *p) { sl_kinit_struct(&sl_kd_GroupMetadataValue_MemberMetadata, p); }
 typedef struct sl_GroupMetadataValue {
     sl_str_t protocolType; /* v0+ */
     int32_t generation; /* v0+ */
@@ -2494,12 +2806,16 @@ typedef struct sl_IncrementalAlterConfigsRequest_AlterableConfig {
     sl_str_t Value; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_IncrementalAlterConfigsRequest_AlterableConfig_t;
+extern const sl_kstruct_t sl_kd_IncrementalAlterConfigsRequest_AlterableConfig;
+static inline void sl_IncrementalAlterConfigsRequest_AlterableConfig_init(sl_IncrementalAlterConfigsRequest_AlterableConfig_t *p) { sl_kinit_struct(&sl_kd_IncrementalAlterConfigsRequest_AlterableConfig, p); }
 typedef struct sl_IncrementalAlterConfigsRequest_AlterConfigsResource {
     int8_t ResourceType; /* v0+ */
     sl_str_t ResourceName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_IncrementalAlterConfigsRequest_AlterableConfig_t *items; } Configs; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_IncrementalAlterConfigsRequest_AlterConfigsResource_t;
+extern const sl_kstruct_t sl_kd_IncrementalAlterConfigsRequest_AlterConfigsResource;
+static inline void sl_IncrementalAlterConfigsRequest_AlterConfigsResource_init(sl_IncrementalAlterConfigsRequest_AlterConfigsResource_t *p) { sl_kinit_struct(&sl_kd_IncrementalAlterConfigsRequest_AlterConfigsResource, p); }
 typedef struct sl_IncrementalAlterConfigsRequest {
     struct { int32_t len; /* -1 = null */ sl_IncrementalAlterConfigsRequest_AlterConfigsResource_t *items; } Resources; /* v0+ */
     bool ValidateOnly; /* v0+ */
@@ -2519,6 +2835,8 @@ typedef struct sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse {
     sl_str_t ResourceName; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse_t;
+extern const sl_kstruct_t sl_kd_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse;
+static inline void sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse_init(sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse_t *p) { sl_kinit_struct(&sl_kd_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse, p); }
 typedef struct sl_IncrementalAlterConfigsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse_t *items; } Responses; /* v0+ */
@@ -2565,11 +2883,15 @@ typedef struct sl_InitializeShareGroupStateRequest_PartitionData {
     int64_t StartOffset; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_InitializeShareGroupStateRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_InitializeShareGroupStateRequest_PartitionData;
+static inline void sl_InitializeShareGroupStateRequest_PartitionData_init(sl_InitializeShareGroupStateRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_InitializeShareGroupStateRequest_PartitionData, p); }
 typedef struct sl_InitializeShareGroupStateRequest_InitializeStateData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_InitializeShareGroupStateRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_InitializeShareGroupStateRequest_InitializeStateData_t;
+extern const sl_kstruct_t sl_kd_InitializeShareGroupStateRequest_InitializeStateData;
+static inline void sl_InitializeShareGroupStateRequest_InitializeStateData_init(sl_InitializeShareGroupStateRequest_InitializeStateData_t *p) { sl_kinit_struct(&sl_kd_InitializeShareGroupStateRequest_InitializeStateData, p); }
 typedef struct sl_InitializeShareGroupStateRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_InitializeShareGroupStateRequest_InitializeStateData_t *items; } Topics; /* v0+ */
@@ -2588,11 +2910,15 @@ typedef struct sl_InitializeShareGroupStateResponse_PartitionResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_InitializeShareGroupStateResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_InitializeShareGroupStateResponse_PartitionResult;
+static inline void sl_InitializeShareGroupStateResponse_PartitionResult_init(sl_InitializeShareGroupStateResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_InitializeShareGroupStateResponse_PartitionResult, p); }
 typedef struct sl_InitializeShareGroupStateResponse_InitializeStateResult {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_InitializeShareGroupStateResponse_PartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_InitializeShareGroupStateResponse_InitializeStateResult_t;
+extern const sl_kstruct_t sl_kd_InitializeShareGroupStateResponse_InitializeStateResult;
+static inline void sl_InitializeShareGroupStateResponse_InitializeStateResult_init(sl_InitializeShareGroupStateResponse_InitializeStateResult_t *p) { sl_kinit_struct(&sl_kd_InitializeShareGroupStateResponse_InitializeStateResult, p); }
 typedef struct sl_InitializeShareGroupStateResponse {
     struct { int32_t len; /* -1 = null */ sl_InitializeShareGroupStateResponse_InitializeStateResult_t *items; } Results; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -2609,6 +2935,8 @@ typedef struct sl_JoinGroupRequest_JoinGroupRequestProtocol {
     sl_bytes_t Metadata; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_JoinGroupRequest_JoinGroupRequestProtocol_t;
+extern const sl_kstruct_t sl_kd_JoinGroupRequest_JoinGroupRequestProtocol;
+static inline void sl_JoinGroupRequest_JoinGroupRequestProtocol_init(sl_JoinGroupRequest_JoinGroupRequestProtocol_t *p) { sl_kinit_struct(&sl_kd_JoinGroupRequest_JoinGroupRequestProtocol, p); }
 typedef struct sl_JoinGroupRequest {
     sl_str_t GroupId; /* v0+ */
     int32_t SessionTimeoutMs; /* v0+ */
@@ -2633,6 +2961,8 @@ typedef struct sl_JoinGroupResponse_JoinGroupResponseMember {
     sl_bytes_t Metadata; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_JoinGroupResponse_JoinGroupResponseMember_t;
+extern const sl_kstruct_t sl_kd_JoinGroupResponse_JoinGroupResponseMember;
+static inline void sl_JoinGroupResponse_JoinGroupResponseMember_init(sl_JoinGroupResponse_JoinGroupResponseMember_t *p) { sl_kinit_struct(&sl_kd_JoinGroupResponse_JoinGroupResponseMember, p); }
 typedef struct sl_JoinGroupResponse {
     int32_t ThrottleTimeMs; /* v2+ */
     int16_t ErrorCode; /* v0+ */
@@ -2679,18 +3009,24 @@ typedef struct sl_LeaderAndIsrRequest_LeaderAndIsrPartitionState {
     int8_t LeaderRecoveryState; /* v6+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderAndIsrRequest_LeaderAndIsrPartitionState_t;
+extern const sl_kstruct_t sl_kd_LeaderAndIsrRequest_LeaderAndIsrPartitionState;
+static inline void sl_LeaderAndIsrRequest_LeaderAndIsrPartitionState_init(sl_LeaderAndIsrRequest_LeaderAndIsrPartitionState_t *p) { sl_kinit_struct(&sl_kd_LeaderAndIsrRequest_LeaderAndIsrPartitionState, p); }
 typedef struct sl_LeaderAndIsrRequest_LeaderAndIsrTopicState {
     sl_str_t TopicName; /* v2+ */
     sl_uuid_t TopicId; /* v5+ */
     struct { int32_t len; /* -1 = null */ sl_LeaderAndIsrRequest_LeaderAndIsrPartitionState_t *items; } PartitionStates; /* v2+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderAndIsrRequest_LeaderAndIsrTopicState_t;
+extern const sl_kstruct_t sl_kd_LeaderAndIsrRequest_LeaderAndIsrTopicState;
+static inline void sl_LeaderAndIsrRequest_LeaderAndIsrTopicState_init(sl_LeaderAndIsrRequest_LeaderAndIsrTopicState_t *p) { sl_kinit_struct(&sl_kd_LeaderAndIsrRequest_LeaderAndIsrTopicState, p); }
 typedef struct sl_LeaderAndIsrRequest_LeaderAndIsrLiveLeader {
     int32_t BrokerId; /* v0+ */
     sl_str_t HostName; /* v0+ */
     int32_t Port; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderAndIsrRequest_LeaderAndIsrLiveLeader_t;
+extern const sl_kstruct_t sl_kd_LeaderAndIsrRequest_LeaderAndIsrLiveLeader;
+static inline void sl_LeaderAndIsrRequest_LeaderAndIsrLiveLeader_init(sl_LeaderAndIsrRequest_LeaderAndIsrLiveLeader_t *p) { sl_kinit_struct(&sl_kd_LeaderAndIsrRequest_LeaderAndIsrLiveLeader, p); }
 typedef struct sl_LeaderAndIsrRequest {
     int32_t ControllerId; /* v0+ */
     bool isKRaftController; /* v7+ */
@@ -2715,11 +3051,15 @@ typedef struct sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError_t;
+extern const sl_kstruct_t sl_kd_LeaderAndIsrResponse_LeaderAndIsrPartitionError;
+static inline void sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError_init(sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError_t *p) { sl_kinit_struct(&sl_kd_LeaderAndIsrResponse_LeaderAndIsrPartitionError, p); }
 typedef struct sl_LeaderAndIsrResponse_LeaderAndIsrTopicError {
     sl_uuid_t TopicId; /* v5+ */
     struct { int32_t len; /* -1 = null */ sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError_t *items; } PartitionErrors; /* v5+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderAndIsrResponse_LeaderAndIsrTopicError_t;
+extern const sl_kstruct_t sl_kd_LeaderAndIsrResponse_LeaderAndIsrTopicError;
+static inline void sl_LeaderAndIsrResponse_LeaderAndIsrTopicError_init(sl_LeaderAndIsrResponse_LeaderAndIsrTopicError_t *p) { sl_kinit_struct(&sl_kd_LeaderAndIsrResponse_LeaderAndIsrTopicError, p); }
 typedef struct sl_LeaderAndIsrResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_LeaderAndIsrResponse_LeaderAndIsrPartitionError_t *items; } PartitionErrors; /* v0-4 */
@@ -2738,6 +3078,8 @@ typedef struct sl_LeaderChangeMessage_Voter {
     sl_uuid_t VoterDirectoryId; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaderChangeMessage_Voter_t;
+extern const sl_kstruct_t sl_kd_LeaderChangeMessage_Voter;
+static inline void sl_LeaderChangeMessage_Voter_init(sl_LeaderChangeMessage_Voter_t *p) { sl_kinit_struct(&sl_kd_LeaderChangeMessage_Voter, p); }
 typedef struct sl_LeaderChangeMessage {
     int16_t Version; /* v0+ */
     int32_t LeaderId; /* v0+ */
@@ -2758,6 +3100,8 @@ typedef struct sl_LeaveGroupRequest_MemberIdentity {
     sl_str_t Reason; /* v5+, nullable 5+, default null */
     sl_ktags_t _unknown_tags;
 } sl_LeaveGroupRequest_MemberIdentity_t;
+extern const sl_kstruct_t sl_kd_LeaveGroupRequest_MemberIdentity;
+static inline void sl_LeaveGroupRequest_MemberIdentity_init(sl_LeaveGroupRequest_MemberIdentity_t *p) { sl_kinit_struct(&sl_kd_LeaveGroupRequest_MemberIdentity, p); }
 typedef struct sl_LeaveGroupRequest {
     sl_str_t GroupId; /* v0+ */
     sl_str_t MemberId; /* v0-2 */
@@ -2777,6 +3121,8 @@ typedef struct sl_LeaveGroupResponse_MemberResponse {
     int16_t ErrorCode; /* v3+ */
     sl_ktags_t _unknown_tags;
 } sl_LeaveGroupResponse_MemberResponse_t;
+extern const sl_kstruct_t sl_kd_LeaveGroupResponse_MemberResponse;
+static inline void sl_LeaveGroupResponse_MemberResponse_init(sl_LeaveGroupResponse_MemberResponse_t *p) { sl_kinit_struct(&sl_kd_LeaveGroupResponse_MemberResponse, p); }
 typedef struct sl_LeaveGroupResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     int16_t ErrorCode; /* v0+ */
@@ -2804,6 +3150,8 @@ typedef struct sl_ListClientMetricsResourcesResponse_ClientMetricsResource {
     sl_str_t Name; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListClientMetricsResourcesResponse_ClientMetricsResource_t;
+extern const sl_kstruct_t sl_kd_ListClientMetricsResourcesResponse_ClientMetricsResource;
+static inline void sl_ListClientMetricsResourcesResponse_ClientMetricsResource_init(sl_ListClientMetricsResourcesResponse_ClientMetricsResource_t *p) { sl_kinit_struct(&sl_kd_ListClientMetricsResourcesResponse_ClientMetricsResource, p); }
 typedef struct sl_ListClientMetricsResourcesResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2836,6 +3184,8 @@ typedef struct sl_ListGroupsResponse_ListedGroup {
     sl_str_t GroupType; /* v5+ */
     sl_ktags_t _unknown_tags;
 } sl_ListGroupsResponse_ListedGroup_t;
+extern const sl_kstruct_t sl_kd_ListGroupsResponse_ListedGroup;
+static inline void sl_ListGroupsResponse_ListedGroup_init(sl_ListGroupsResponse_ListedGroup_t *p) { sl_kinit_struct(&sl_kd_ListGroupsResponse_ListedGroup, p); }
 typedef struct sl_ListGroupsResponse {
     int32_t ThrottleTimeMs; /* v1+ */
     int16_t ErrorCode; /* v0+ */
@@ -2856,11 +3206,15 @@ typedef struct sl_ListOffsetsRequest_ListOffsetsPartition {
     int32_t MaxNumOffsets; /* v0, default 1 */
     sl_ktags_t _unknown_tags;
 } sl_ListOffsetsRequest_ListOffsetsPartition_t;
+extern const sl_kstruct_t sl_kd_ListOffsetsRequest_ListOffsetsPartition;
+static inline void sl_ListOffsetsRequest_ListOffsetsPartition_init(sl_ListOffsetsRequest_ListOffsetsPartition_t *p) { sl_kinit_struct(&sl_kd_ListOffsetsRequest_ListOffsetsPartition, p); }
 typedef struct sl_ListOffsetsRequest_ListOffsetsTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ListOffsetsRequest_ListOffsetsPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListOffsetsRequest_ListOffsetsTopic_t;
+extern const sl_kstruct_t sl_kd_ListOffsetsRequest_ListOffsetsTopic;
+static inline void sl_ListOffsetsRequest_ListOffsetsTopic_init(sl_ListOffsetsRequest_ListOffsetsTopic_t *p) { sl_kinit_struct(&sl_kd_ListOffsetsRequest_ListOffsetsTopic, p); }
 typedef struct sl_ListOffsetsRequest {
     int32_t ReplicaId; /* v0+ */
     int8_t IsolationLevel; /* v2+ */
@@ -2884,11 +3238,15 @@ typedef struct sl_ListOffsetsResponse_ListOffsetsPartitionResponse {
     int32_t LeaderEpoch; /* v4+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_ListOffsetsResponse_ListOffsetsPartitionResponse_t;
+extern const sl_kstruct_t sl_kd_ListOffsetsResponse_ListOffsetsPartitionResponse;
+static inline void sl_ListOffsetsResponse_ListOffsetsPartitionResponse_init(sl_ListOffsetsResponse_ListOffsetsPartitionResponse_t *p) { sl_kinit_struct(&sl_kd_ListOffsetsResponse_ListOffsetsPartitionResponse, p); }
 typedef struct sl_ListOffsetsResponse_ListOffsetsTopicResponse {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ListOffsetsResponse_ListOffsetsPartitionResponse_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListOffsetsResponse_ListOffsetsTopicResponse_t;
+extern const sl_kstruct_t sl_kd_ListOffsetsResponse_ListOffsetsTopicResponse;
+static inline void sl_ListOffsetsResponse_ListOffsetsTopicResponse_init(sl_ListOffsetsResponse_ListOffsetsTopicResponse_t *p) { sl_kinit_struct(&sl_kd_ListOffsetsResponse_ListOffsetsTopicResponse, p); }
 typedef struct sl_ListOffsetsResponse {
     int32_t ThrottleTimeMs; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_ListOffsetsResponse_ListOffsetsTopicResponse_t *items; } Topics; /* v0+ */
@@ -2906,6 +3264,8 @@ typedef struct sl_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTo
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics_t;
+extern const sl_kstruct_t sl_kd_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics;
+static inline void sl_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics_init(sl_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics_t *p) { sl_kinit_struct(&sl_kd_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics, p); }
 typedef struct sl_ListPartitionReassignmentsRequest {
     int32_t TimeoutMs; /* v0+, default 60000 */
     struct { int32_t len; /* -1 = null */ sl_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics_t *items; } Topics; /* v0+, nullable 0+, default null */
@@ -2925,11 +3285,15 @@ typedef struct sl_ListPartitionReassignmentsResponse_OngoingPartitionReassignmen
     struct { int32_t len; /* -1 = null */ int32_t *items; } RemovingReplicas; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListPartitionReassignmentsResponse_OngoingPartitionReassignment_t;
+extern const sl_kstruct_t sl_kd_ListPartitionReassignmentsResponse_OngoingPartitionReassignment;
+static inline void sl_ListPartitionReassignmentsResponse_OngoingPartitionReassignment_init(sl_ListPartitionReassignmentsResponse_OngoingPartitionReassignment_t *p) { sl_kinit_struct(&sl_kd_ListPartitionReassignmentsResponse_OngoingPartitionReassignment, p); }
 typedef struct sl_ListPartitionReassignmentsResponse_OngoingTopicReassignment {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ListPartitionReassignmentsResponse_OngoingPartitionReassignment_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListPartitionReassignmentsResponse_OngoingTopicReassignment_t;
+extern const sl_kstruct_t sl_kd_ListPartitionReassignmentsResponse_OngoingTopicReassignment;
+static inline void sl_ListPartitionReassignmentsResponse_OngoingTopicReassignment_init(sl_ListPartitionReassignmentsResponse_OngoingTopicReassignment_t *p) { sl_kinit_struct(&sl_kd_ListPartitionReassignmentsResponse_OngoingTopicReassignment, p); }
 typedef struct sl_ListPartitionReassignmentsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2963,6 +3327,8 @@ typedef struct sl_ListTransactionsResponse_TransactionState {
     sl_str_t TransactionState; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ListTransactionsResponse_TransactionState_t;
+extern const sl_kstruct_t sl_kd_ListTransactionsResponse_TransactionState;
+static inline void sl_ListTransactionsResponse_TransactionState_init(sl_ListTransactionsResponse_TransactionState_t *p) { sl_kinit_struct(&sl_kd_ListTransactionsResponse_TransactionState, p); }
 typedef struct sl_ListTransactionsResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -2982,6 +3348,8 @@ typedef struct sl_MetadataRequest_MetadataRequestTopic {
     sl_str_t Name; /* v0+, nullable 10+ */
     sl_ktags_t _unknown_tags;
 } sl_MetadataRequest_MetadataRequestTopic_t;
+extern const sl_kstruct_t sl_kd_MetadataRequest_MetadataRequestTopic;
+static inline void sl_MetadataRequest_MetadataRequestTopic_init(sl_MetadataRequest_MetadataRequestTopic_t *p) { sl_kinit_struct(&sl_kd_MetadataRequest_MetadataRequestTopic, p); }
 typedef struct sl_MetadataRequest {
     struct { int32_t len; /* -1 = null */ sl_MetadataRequest_MetadataRequestTopic_t *items; } Topics; /* v0+, nullable 1+ */
     bool AllowAutoTopicCreation; /* v4+, default true */
@@ -3003,6 +3371,8 @@ typedef struct sl_MetadataResponse_MetadataResponseBroker {
     sl_str_t Rack; /* v1+, nullable 1+, default null */
     sl_ktags_t _unknown_tags;
 } sl_MetadataResponse_MetadataResponseBroker_t;
+extern const sl_kstruct_t sl_kd_MetadataResponse_MetadataResponseBroker;
+static inline void sl_MetadataResponse_MetadataResponseBroker_init(sl_MetadataResponse_MetadataResponseBroker_t *p) { sl_kinit_struct(&sl_kd_MetadataResponse_MetadataResponseBroker, p); }
 typedef struct sl_MetadataResponse_MetadataResponsePartition {
     int16_t ErrorCode; /* v0+ */
     int32_t PartitionIndex; /* v0+ */
@@ -3013,6 +3383,8 @@ typedef struct sl_MetadataResponse_MetadataResponsePartition {
     struct { int32_t len; /* -1 = null */ int32_t *items; } OfflineReplicas; /* v5+ */
     sl_ktags_t _unknown_tags;
 } sl_MetadataResponse_MetadataResponsePartition_t;
+extern const sl_kstruct_t sl_kd_MetadataResponse_MetadataResponsePartition;
+static inline void sl_MetadataResponse_MetadataResponsePartition_init(sl_MetadataResponse_MetadataResponsePartition_t *p) { sl_kinit_struct(&sl_kd_MetadataResponse_MetadataResponsePartition, p); }
 typedef struct sl_MetadataResponse_MetadataResponseTopic {
     int16_t ErrorCode; /* v0+ */
     sl_str_t Name; /* v0+, nullable 12+ */
@@ -3022,6 +3394,8 @@ typedef struct sl_MetadataResponse_MetadataResponseTopic {
     int32_t TopicAuthorizedOperations; /* v8+, default -2147483648 */
     sl_ktags_t _unknown_tags;
 } sl_MetadataResponse_MetadataResponseTopic_t;
+extern const sl_kstruct_t sl_kd_MetadataResponse_MetadataResponseTopic;
+static inline void sl_MetadataResponse_MetadataResponseTopic_init(sl_MetadataResponse_MetadataResponseTopic_t *p) { sl_kinit_struct(&sl_kd_MetadataResponse_MetadataResponseTopic, p); }
 typedef struct sl_MetadataResponse {
     int32_t ThrottleTimeMs; /* v3+ */
     struct { int32_t len; /* -1 = null */ sl_MetadataResponse_MetadataResponseBroker_t *items; } Brokers; /* v0+ */
@@ -3059,11 +3433,15 @@ typedef struct sl_OffsetCommitRequest_OffsetCommitRequestPartition {
     sl_str_t CommittedMetadata; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetCommitRequest_OffsetCommitRequestPartition_t;
+extern const sl_kstruct_t sl_kd_OffsetCommitRequest_OffsetCommitRequestPartition;
+static inline void sl_OffsetCommitRequest_OffsetCommitRequestPartition_init(sl_OffsetCommitRequest_OffsetCommitRequestPartition_t *p) { sl_kinit_struct(&sl_kd_OffsetCommitRequest_OffsetCommitRequestPartition, p); }
 typedef struct sl_OffsetCommitRequest_OffsetCommitRequestTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetCommitRequest_OffsetCommitRequestPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetCommitRequest_OffsetCommitRequestTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetCommitRequest_OffsetCommitRequestTopic;
+static inline void sl_OffsetCommitRequest_OffsetCommitRequestTopic_init(sl_OffsetCommitRequest_OffsetCommitRequestTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetCommitRequest_OffsetCommitRequestTopic, p); }
 typedef struct sl_OffsetCommitRequest {
     sl_str_t GroupId; /* v0+ */
     int32_t GenerationIdOrMemberEpoch; /* v1+, default -1 */
@@ -3085,11 +3463,15 @@ typedef struct sl_OffsetCommitResponse_OffsetCommitResponsePartition {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetCommitResponse_OffsetCommitResponsePartition_t;
+extern const sl_kstruct_t sl_kd_OffsetCommitResponse_OffsetCommitResponsePartition;
+static inline void sl_OffsetCommitResponse_OffsetCommitResponsePartition_init(sl_OffsetCommitResponse_OffsetCommitResponsePartition_t *p) { sl_kinit_struct(&sl_kd_OffsetCommitResponse_OffsetCommitResponsePartition, p); }
 typedef struct sl_OffsetCommitResponse_OffsetCommitResponseTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetCommitResponse_OffsetCommitResponsePartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetCommitResponse_OffsetCommitResponseTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetCommitResponse_OffsetCommitResponseTopic;
+static inline void sl_OffsetCommitResponse_OffsetCommitResponseTopic_init(sl_OffsetCommitResponse_OffsetCommitResponseTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetCommitResponse_OffsetCommitResponseTopic, p); }
 typedef struct sl_OffsetCommitResponse {
     int32_t ThrottleTimeMs; /* v3+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetCommitResponse_OffsetCommitResponseTopic_t *items; } Topics; /* v0+ */
@@ -3121,11 +3503,15 @@ typedef struct sl_OffsetDeleteRequest_OffsetDeleteRequestPartition {
     int32_t PartitionIndex; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetDeleteRequest_OffsetDeleteRequestPartition_t;
+extern const sl_kstruct_t sl_kd_OffsetDeleteRequest_OffsetDeleteRequestPartition;
+static inline void sl_OffsetDeleteRequest_OffsetDeleteRequestPartition_init(sl_OffsetDeleteRequest_OffsetDeleteRequestPartition_t *p) { sl_kinit_struct(&sl_kd_OffsetDeleteRequest_OffsetDeleteRequestPartition, p); }
 typedef struct sl_OffsetDeleteRequest_OffsetDeleteRequestTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetDeleteRequest_OffsetDeleteRequestPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetDeleteRequest_OffsetDeleteRequestTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetDeleteRequest_OffsetDeleteRequestTopic;
+static inline void sl_OffsetDeleteRequest_OffsetDeleteRequestTopic_init(sl_OffsetDeleteRequest_OffsetDeleteRequestTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetDeleteRequest_OffsetDeleteRequestTopic, p); }
 typedef struct sl_OffsetDeleteRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetDeleteRequest_OffsetDeleteRequestTopic_t *items; } Topics; /* v0+ */
@@ -3143,11 +3529,15 @@ typedef struct sl_OffsetDeleteResponse_OffsetDeleteResponsePartition {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetDeleteResponse_OffsetDeleteResponsePartition_t;
+extern const sl_kstruct_t sl_kd_OffsetDeleteResponse_OffsetDeleteResponsePartition;
+static inline void sl_OffsetDeleteResponse_OffsetDeleteResponsePartition_init(sl_OffsetDeleteResponse_OffsetDeleteResponsePartition_t *p) { sl_kinit_struct(&sl_kd_OffsetDeleteResponse_OffsetDeleteResponsePartition, p); }
 typedef struct sl_OffsetDeleteResponse_OffsetDeleteResponseTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetDeleteResponse_OffsetDeleteResponsePartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetDeleteResponse_OffsetDeleteResponseTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetDeleteResponse_OffsetDeleteResponseTopic;
+static inline void sl_OffsetDeleteResponse_OffsetDeleteResponseTopic_init(sl_OffsetDeleteResponse_OffsetDeleteResponseTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetDeleteResponse_OffsetDeleteResponseTopic, p); }
 typedef struct sl_OffsetDeleteResponse {
     int16_t ErrorCode; /* v0+ */
     int32_t ThrottleTimeMs; /* v0+ */
@@ -3166,11 +3556,15 @@ typedef struct sl_OffsetFetchRequest_OffsetFetchRequestTopic {
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v0-7 */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchRequest_OffsetFetchRequestTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchRequest_OffsetFetchRequestTopic;
+static inline void sl_OffsetFetchRequest_OffsetFetchRequestTopic_init(sl_OffsetFetchRequest_OffsetFetchRequestTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchRequest_OffsetFetchRequestTopic, p); }
 typedef struct sl_OffsetFetchRequest_OffsetFetchRequestTopics {
     sl_str_t Name; /* v8+ */
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v8+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchRequest_OffsetFetchRequestTopics_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchRequest_OffsetFetchRequestTopics;
+static inline void sl_OffsetFetchRequest_OffsetFetchRequestTopics_init(sl_OffsetFetchRequest_OffsetFetchRequestTopics_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchRequest_OffsetFetchRequestTopics, p); }
 typedef struct sl_OffsetFetchRequest_OffsetFetchRequestGroup {
     sl_str_t GroupId; /* v8+ */
     sl_str_t MemberId; /* v9+, nullable 9+, default null */
@@ -3178,6 +3572,8 @@ typedef struct sl_OffsetFetchRequest_OffsetFetchRequestGroup {
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchRequest_OffsetFetchRequestTopics_t *items; } Topics; /* v8+, nullable 8+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchRequest_OffsetFetchRequestGroup_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchRequest_OffsetFetchRequestGroup;
+static inline void sl_OffsetFetchRequest_OffsetFetchRequestGroup_init(sl_OffsetFetchRequest_OffsetFetchRequestGroup_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchRequest_OffsetFetchRequestGroup, p); }
 typedef struct sl_OffsetFetchRequest {
     sl_str_t GroupId; /* v0-7 */
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchRequest_OffsetFetchRequestTopic_t *items; } Topics; /* v0-7, nullable 2-7 */
@@ -3200,11 +3596,15 @@ typedef struct sl_OffsetFetchResponse_OffsetFetchResponsePartition {
     int16_t ErrorCode; /* v0-7 */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchResponse_OffsetFetchResponsePartition_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchResponse_OffsetFetchResponsePartition;
+static inline void sl_OffsetFetchResponse_OffsetFetchResponsePartition_init(sl_OffsetFetchResponse_OffsetFetchResponsePartition_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchResponse_OffsetFetchResponsePartition, p); }
 typedef struct sl_OffsetFetchResponse_OffsetFetchResponseTopic {
     sl_str_t Name; /* v0-7 */
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchResponse_OffsetFetchResponsePartition_t *items; } Partitions; /* v0-7 */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchResponse_OffsetFetchResponseTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchResponse_OffsetFetchResponseTopic;
+static inline void sl_OffsetFetchResponse_OffsetFetchResponseTopic_init(sl_OffsetFetchResponse_OffsetFetchResponseTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchResponse_OffsetFetchResponseTopic, p); }
 typedef struct sl_OffsetFetchResponse_OffsetFetchResponsePartitions {
     int32_t PartitionIndex; /* v8+ */
     int64_t CommittedOffset; /* v8+ */
@@ -3213,17 +3613,23 @@ typedef struct sl_OffsetFetchResponse_OffsetFetchResponsePartitions {
     int16_t ErrorCode; /* v8+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchResponse_OffsetFetchResponsePartitions_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchResponse_OffsetFetchResponsePartitions;
+static inline void sl_OffsetFetchResponse_OffsetFetchResponsePartitions_init(sl_OffsetFetchResponse_OffsetFetchResponsePartitions_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchResponse_OffsetFetchResponsePartitions, p); }
 typedef struct sl_OffsetFetchResponse_OffsetFetchResponseTopics {
     sl_str_t Name; /* v8+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchResponse_OffsetFetchResponsePartitions_t *items; } Partitions; /* v8+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchResponse_OffsetFetchResponseTopics_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchResponse_OffsetFetchResponseTopics;
+static inline void sl_OffsetFetchResponse_OffsetFetchResponseTopics_init(sl_OffsetFetchResponse_OffsetFetchResponseTopics_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchResponse_OffsetFetchResponseTopics, p); }
 typedef struct sl_OffsetFetchResponse_OffsetFetchResponseGroup {
     sl_str_t GroupId; /* v8+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchResponse_OffsetFetchResponseTopics_t *items; } Topics; /* v8+ */
     int16_t ErrorCode; /* v8+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetFetchResponse_OffsetFetchResponseGroup_t;
+extern const sl_kstruct_t sl_kd_OffsetFetchResponse_OffsetFetchResponseGroup;
+static inline void sl_OffsetFetchResponse_OffsetFetchResponseGroup_init(sl_OffsetFetchResponse_OffsetFetchResponseGroup_t *p) { sl_kinit_struct(&sl_kd_OffsetFetchResponse_OffsetFetchResponseGroup, p); }
 typedef struct sl_OffsetFetchResponse {
     int32_t ThrottleTimeMs; /* v3+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetFetchResponse_OffsetFetchResponseTopic_t *items; } Topics; /* v0-7 */
@@ -3244,11 +3650,15 @@ typedef struct sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_t;
+extern const sl_kstruct_t sl_kd_OffsetForLeaderEpochRequest_OffsetForLeaderPartition;
+static inline void sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_init(sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_t *p) { sl_kinit_struct(&sl_kd_OffsetForLeaderEpochRequest_OffsetForLeaderPartition, p); }
 typedef struct sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic {
     sl_str_t Topic; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_t;
+extern const sl_kstruct_t sl_kd_OffsetForLeaderEpochRequest_OffsetForLeaderTopic;
+static inline void sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_init(sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_t *p) { sl_kinit_struct(&sl_kd_OffsetForLeaderEpochRequest_OffsetForLeaderTopic, p); }
 typedef struct sl_OffsetForLeaderEpochRequest {
     int32_t ReplicaId; /* v3+, default -2 */
     struct { int32_t len; /* -1 = null */ sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_t *items; } Topics; /* v0+ */
@@ -3268,11 +3678,15 @@ typedef struct sl_OffsetForLeaderEpochResponse_EpochEndOffset {
     int64_t EndOffset; /* v0+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_OffsetForLeaderEpochResponse_EpochEndOffset_t;
+extern const sl_kstruct_t sl_kd_OffsetForLeaderEpochResponse_EpochEndOffset;
+static inline void sl_OffsetForLeaderEpochResponse_EpochEndOffset_init(sl_OffsetForLeaderEpochResponse_EpochEndOffset_t *p) { sl_kinit_struct(&sl_kd_OffsetForLeaderEpochResponse_EpochEndOffset, p); }
 typedef struct sl_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult {
     sl_str_t Topic; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetForLeaderEpochResponse_EpochEndOffset_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult_t;
+extern const sl_kstruct_t sl_kd_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult;
+static inline void sl_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult_init(sl_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult_t *p) { sl_kinit_struct(&sl_kd_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult, p); }
 typedef struct sl_OffsetForLeaderEpochResponse {
     int32_t ThrottleTimeMs; /* v2+ */
     struct { int32_t len; /* -1 = null */ sl_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult_t *items; } Topics; /* v0+ */
@@ -3290,11 +3704,15 @@ typedef struct sl_ProduceRequest_PartitionProduceData {
     sl_bytes_t Records; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_ProduceRequest_PartitionProduceData_t;
+extern const sl_kstruct_t sl_kd_ProduceRequest_PartitionProduceData;
+static inline void sl_ProduceRequest_PartitionProduceData_init(sl_ProduceRequest_PartitionProduceData_t *p) { sl_kinit_struct(&sl_kd_ProduceRequest_PartitionProduceData, p); }
 typedef struct sl_ProduceRequest_TopicProduceData {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ProduceRequest_PartitionProduceData_t *items; } PartitionData; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ProduceRequest_TopicProduceData_t;
+extern const sl_kstruct_t sl_kd_ProduceRequest_TopicProduceData;
+static inline void sl_ProduceRequest_TopicProduceData_init(sl_ProduceRequest_TopicProduceData_t *p) { sl_kinit_struct(&sl_kd_ProduceRequest_TopicProduceData, p); }
 typedef struct sl_ProduceRequest {
     sl_str_t TransactionalId; /* v3+, nullable 3+, default null */
     int16_t Acks; /* v0+ */
@@ -3314,11 +3732,15 @@ typedef struct sl_ProduceResponse_BatchIndexAndErrorMessage {
     sl_str_t BatchIndexErrorMessage; /* v8+, nullable 8+, default null */
     sl_ktags_t _unknown_tags;
 } sl_ProduceResponse_BatchIndexAndErrorMessage_t;
+extern const sl_kstruct_t sl_kd_ProduceResponse_BatchIndexAndErrorMessage;
+static inline void sl_ProduceResponse_BatchIndexAndErrorMessage_init(sl_ProduceResponse_BatchIndexAndErrorMessage_t *p) { sl_kinit_struct(&sl_kd_ProduceResponse_BatchIndexAndErrorMessage, p); }
 typedef struct sl_ProduceResponse_LeaderIdAndEpoch {
     int32_t LeaderId; /* v10+, default -1 */
     int32_t LeaderEpoch; /* v10+, default -1 */
     sl_ktags_t _unknown_tags;
 } sl_ProduceResponse_LeaderIdAndEpoch_t;
+extern const sl_kstruct_t sl_kd_ProduceResponse_LeaderIdAndEpoch;
+static inline void sl_ProduceResponse_LeaderIdAndEpoch_init(sl_ProduceResponse_LeaderIdAndEpoch_t *p) { sl_kinit_struct(&sl_kd_ProduceResponse_LeaderIdAndEpoch, p); }
 typedef struct sl_ProduceResponse_PartitionProduceResponse {
     int32_t Index; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3330,11 +3752,15 @@ typedef struct sl_ProduceResponse_PartitionProduceResponse {
     sl_ProduceResponse_LeaderIdAndEpoch_t CurrentLeader; /* v10+, tag 0 (tagged 10+) */
     sl_ktags_t _unknown_tags;
 } sl_ProduceResponse_PartitionProduceResponse_t;
+extern const sl_kstruct_t sl_kd_ProduceResponse_PartitionProduceResponse;
+static inline void sl_ProduceResponse_PartitionProduceResponse_init(sl_ProduceResponse_PartitionProduceResponse_t *p) { sl_kinit_struct(&sl_kd_ProduceResponse_PartitionProduceResponse, p); }
 typedef struct sl_ProduceResponse_TopicProduceResponse {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ProduceResponse_PartitionProduceResponse_t *items; } PartitionResponses; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ProduceResponse_TopicProduceResponse_t;
+extern const sl_kstruct_t sl_kd_ProduceResponse_TopicProduceResponse;
+static inline void sl_ProduceResponse_TopicProduceResponse_init(sl_ProduceResponse_TopicProduceResponse_t *p) { sl_kinit_struct(&sl_kd_ProduceResponse_TopicProduceResponse, p); }
 typedef struct sl_ProduceResponse_NodeEndpoint {
     int32_t NodeId; /* v10+ */
     sl_str_t Host; /* v10+ */
@@ -3342,6 +3768,8 @@ typedef struct sl_ProduceResponse_NodeEndpoint {
     sl_str_t Rack; /* v10+, nullable 10+, default null */
     sl_ktags_t _unknown_tags;
 } sl_ProduceResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_ProduceResponse_NodeEndpoint;
+static inline void sl_ProduceResponse_NodeEndpoint_init(sl_ProduceResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_ProduceResponse_NodeEndpoint, p); }
 typedef struct sl_ProduceResponse {
     struct { int32_t len; /* -1 = null */ sl_ProduceResponse_TopicProduceResponse_t *items; } Responses; /* v0+ */
     int32_t ThrottleTimeMs; /* v1+ */
@@ -3387,11 +3815,15 @@ typedef struct sl_ReadShareGroupStateRequest_PartitionData {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateRequest_PartitionData;
+static inline void sl_ReadShareGroupStateRequest_PartitionData_init(sl_ReadShareGroupStateRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateRequest_PartitionData, p); }
 typedef struct sl_ReadShareGroupStateRequest_ReadStateData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateRequest_ReadStateData_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateRequest_ReadStateData;
+static inline void sl_ReadShareGroupStateRequest_ReadStateData_init(sl_ReadShareGroupStateRequest_ReadStateData_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateRequest_ReadStateData, p); }
 typedef struct sl_ReadShareGroupStateRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateRequest_ReadStateData_t *items; } Topics; /* v0+ */
@@ -3411,6 +3843,8 @@ typedef struct sl_ReadShareGroupStateResponse_StateBatch {
     int16_t DeliveryCount; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateResponse_StateBatch_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateResponse_StateBatch;
+static inline void sl_ReadShareGroupStateResponse_StateBatch_init(sl_ReadShareGroupStateResponse_StateBatch_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateResponse_StateBatch, p); }
 typedef struct sl_ReadShareGroupStateResponse_PartitionResult {
     int32_t Partition; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3420,11 +3854,15 @@ typedef struct sl_ReadShareGroupStateResponse_PartitionResult {
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateResponse_StateBatch_t *items; } StateBatches; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateResponse_PartitionResult;
+static inline void sl_ReadShareGroupStateResponse_PartitionResult_init(sl_ReadShareGroupStateResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateResponse_PartitionResult, p); }
 typedef struct sl_ReadShareGroupStateResponse_ReadStateResult {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateResponse_PartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateResponse_ReadStateResult_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateResponse_ReadStateResult;
+static inline void sl_ReadShareGroupStateResponse_ReadStateResult_init(sl_ReadShareGroupStateResponse_ReadStateResult_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateResponse_ReadStateResult, p); }
 typedef struct sl_ReadShareGroupStateResponse {
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateResponse_ReadStateResult_t *items; } Results; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -3441,11 +3879,15 @@ typedef struct sl_ReadShareGroupStateSummaryRequest_PartitionData {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateSummaryRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateSummaryRequest_PartitionData;
+static inline void sl_ReadShareGroupStateSummaryRequest_PartitionData_init(sl_ReadShareGroupStateSummaryRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateSummaryRequest_PartitionData, p); }
 typedef struct sl_ReadShareGroupStateSummaryRequest_ReadStateSummaryData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateSummaryRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateSummaryRequest_ReadStateSummaryData_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateSummaryRequest_ReadStateSummaryData;
+static inline void sl_ReadShareGroupStateSummaryRequest_ReadStateSummaryData_init(sl_ReadShareGroupStateSummaryRequest_ReadStateSummaryData_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateSummaryRequest_ReadStateSummaryData, p); }
 typedef struct sl_ReadShareGroupStateSummaryRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateSummaryRequest_ReadStateSummaryData_t *items; } Topics; /* v0+ */
@@ -3466,11 +3908,15 @@ typedef struct sl_ReadShareGroupStateSummaryResponse_PartitionResult {
     int64_t StartOffset; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateSummaryResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateSummaryResponse_PartitionResult;
+static inline void sl_ReadShareGroupStateSummaryResponse_PartitionResult_init(sl_ReadShareGroupStateSummaryResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateSummaryResponse_PartitionResult, p); }
 typedef struct sl_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateSummaryResponse_PartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult_t;
+extern const sl_kstruct_t sl_kd_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult;
+static inline void sl_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult_init(sl_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult_t *p) { sl_kinit_struct(&sl_kd_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult, p); }
 typedef struct sl_ReadShareGroupStateSummaryResponse {
     struct { int32_t len; /* -1 = null */ sl_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult_t *items; } Results; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -3612,16 +4058,22 @@ typedef struct sl_ShareAcknowledgeRequest_AcknowledgementBatch {
     struct { int32_t len; /* -1 = null */ int8_t *items; } AcknowledgeTypes; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeRequest_AcknowledgementBatch_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeRequest_AcknowledgementBatch;
+static inline void sl_ShareAcknowledgeRequest_AcknowledgementBatch_init(sl_ShareAcknowledgeRequest_AcknowledgementBatch_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeRequest_AcknowledgementBatch, p); }
 typedef struct sl_ShareAcknowledgeRequest_AcknowledgePartition {
     int32_t PartitionIndex; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareAcknowledgeRequest_AcknowledgementBatch_t *items; } AcknowledgementBatches; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeRequest_AcknowledgePartition_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeRequest_AcknowledgePartition;
+static inline void sl_ShareAcknowledgeRequest_AcknowledgePartition_init(sl_ShareAcknowledgeRequest_AcknowledgePartition_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeRequest_AcknowledgePartition, p); }
 typedef struct sl_ShareAcknowledgeRequest_AcknowledgeTopic {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareAcknowledgeRequest_AcknowledgePartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeRequest_AcknowledgeTopic_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeRequest_AcknowledgeTopic;
+static inline void sl_ShareAcknowledgeRequest_AcknowledgeTopic_init(sl_ShareAcknowledgeRequest_AcknowledgeTopic_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeRequest_AcknowledgeTopic, p); }
 typedef struct sl_ShareAcknowledgeRequest {
     sl_str_t GroupId; /* v0+, nullable 0+, default null */
     sl_str_t MemberId; /* v0+, nullable 0+ */
@@ -3641,6 +4093,8 @@ typedef struct sl_ShareAcknowledgeResponse_LeaderIdAndEpoch {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeResponse_LeaderIdAndEpoch_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeResponse_LeaderIdAndEpoch;
+static inline void sl_ShareAcknowledgeResponse_LeaderIdAndEpoch_init(sl_ShareAcknowledgeResponse_LeaderIdAndEpoch_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeResponse_LeaderIdAndEpoch, p); }
 typedef struct sl_ShareAcknowledgeResponse_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3648,11 +4102,15 @@ typedef struct sl_ShareAcknowledgeResponse_PartitionData {
     sl_ShareAcknowledgeResponse_LeaderIdAndEpoch_t CurrentLeader; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeResponse_PartitionData;
+static inline void sl_ShareAcknowledgeResponse_PartitionData_init(sl_ShareAcknowledgeResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeResponse_PartitionData, p); }
 typedef struct sl_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareAcknowledgeResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse;
+static inline void sl_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse_init(sl_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse, p); }
 typedef struct sl_ShareAcknowledgeResponse_NodeEndpoint {
     int32_t NodeId; /* v0+ */
     sl_str_t Host; /* v0+ */
@@ -3660,6 +4118,8 @@ typedef struct sl_ShareAcknowledgeResponse_NodeEndpoint {
     sl_str_t Rack; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_ShareAcknowledgeResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_ShareAcknowledgeResponse_NodeEndpoint;
+static inline void sl_ShareAcknowledgeResponse_NodeEndpoint_init(sl_ShareAcknowledgeResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_ShareAcknowledgeResponse_NodeEndpoint, p); }
 typedef struct sl_ShareAcknowledgeResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3681,22 +4141,30 @@ typedef struct sl_ShareFetchRequest_AcknowledgementBatch {
     struct { int32_t len; /* -1 = null */ int8_t *items; } AcknowledgeTypes; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchRequest_AcknowledgementBatch_t;
+extern const sl_kstruct_t sl_kd_ShareFetchRequest_AcknowledgementBatch;
+static inline void sl_ShareFetchRequest_AcknowledgementBatch_init(sl_ShareFetchRequest_AcknowledgementBatch_t *p) { sl_kinit_struct(&sl_kd_ShareFetchRequest_AcknowledgementBatch, p); }
 typedef struct sl_ShareFetchRequest_FetchPartition {
     int32_t PartitionIndex; /* v0+ */
     int32_t PartitionMaxBytes; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareFetchRequest_AcknowledgementBatch_t *items; } AcknowledgementBatches; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchRequest_FetchPartition_t;
+extern const sl_kstruct_t sl_kd_ShareFetchRequest_FetchPartition;
+static inline void sl_ShareFetchRequest_FetchPartition_init(sl_ShareFetchRequest_FetchPartition_t *p) { sl_kinit_struct(&sl_kd_ShareFetchRequest_FetchPartition, p); }
 typedef struct sl_ShareFetchRequest_FetchTopic {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareFetchRequest_FetchPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchRequest_FetchTopic_t;
+extern const sl_kstruct_t sl_kd_ShareFetchRequest_FetchTopic;
+static inline void sl_ShareFetchRequest_FetchTopic_init(sl_ShareFetchRequest_FetchTopic_t *p) { sl_kinit_struct(&sl_kd_ShareFetchRequest_FetchTopic, p); }
 typedef struct sl_ShareFetchRequest_ForgottenTopic {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchRequest_ForgottenTopic_t;
+extern const sl_kstruct_t sl_kd_ShareFetchRequest_ForgottenTopic;
+static inline void sl_ShareFetchRequest_ForgottenTopic_init(sl_ShareFetchRequest_ForgottenTopic_t *p) { sl_kinit_struct(&sl_kd_ShareFetchRequest_ForgottenTopic, p); }
 typedef struct sl_ShareFetchRequest {
     sl_str_t GroupId; /* v0+, nullable 0+, default null */
     sl_str_t MemberId; /* v0+, nullable 0+ */
@@ -3720,12 +4188,16 @@ typedef struct sl_ShareFetchResponse_LeaderIdAndEpoch {
     int32_t LeaderEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchResponse_LeaderIdAndEpoch_t;
+extern const sl_kstruct_t sl_kd_ShareFetchResponse_LeaderIdAndEpoch;
+static inline void sl_ShareFetchResponse_LeaderIdAndEpoch_init(sl_ShareFetchResponse_LeaderIdAndEpoch_t *p) { sl_kinit_struct(&sl_kd_ShareFetchResponse_LeaderIdAndEpoch, p); }
 typedef struct sl_ShareFetchResponse_AcquiredRecords {
     int64_t FirstOffset; /* v0+ */
     int64_t LastOffset; /* v0+ */
     int16_t DeliveryCount; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchResponse_AcquiredRecords_t;
+extern const sl_kstruct_t sl_kd_ShareFetchResponse_AcquiredRecords;
+static inline void sl_ShareFetchResponse_AcquiredRecords_init(sl_ShareFetchResponse_AcquiredRecords_t *p) { sl_kinit_struct(&sl_kd_ShareFetchResponse_AcquiredRecords, p); }
 typedef struct sl_ShareFetchResponse_PartitionData {
     int32_t PartitionIndex; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3737,11 +4209,15 @@ typedef struct sl_ShareFetchResponse_PartitionData {
     struct { int32_t len; /* -1 = null */ sl_ShareFetchResponse_AcquiredRecords_t *items; } AcquiredRecords; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_ShareFetchResponse_PartitionData;
+static inline void sl_ShareFetchResponse_PartitionData_init(sl_ShareFetchResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_ShareFetchResponse_PartitionData, p); }
 typedef struct sl_ShareFetchResponse_ShareFetchableTopicResponse {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareFetchResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchResponse_ShareFetchableTopicResponse_t;
+extern const sl_kstruct_t sl_kd_ShareFetchResponse_ShareFetchableTopicResponse;
+static inline void sl_ShareFetchResponse_ShareFetchableTopicResponse_init(sl_ShareFetchResponse_ShareFetchableTopicResponse_t *p) { sl_kinit_struct(&sl_kd_ShareFetchResponse_ShareFetchableTopicResponse, p); }
 typedef struct sl_ShareFetchResponse_NodeEndpoint {
     int32_t NodeId; /* v0+ */
     sl_str_t Host; /* v0+ */
@@ -3749,6 +4225,8 @@ typedef struct sl_ShareFetchResponse_NodeEndpoint {
     sl_str_t Rack; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_ShareFetchResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_ShareFetchResponse_NodeEndpoint;
+static inline void sl_ShareFetchResponse_NodeEndpoint_init(sl_ShareFetchResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_ShareFetchResponse_NodeEndpoint, p); }
 typedef struct sl_ShareFetchResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3782,10 +4260,14 @@ typedef struct sl_ShareGroupDescribeResponse_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupDescribeResponse_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ShareGroupDescribeResponse_TopicPartitions;
+static inline void sl_ShareGroupDescribeResponse_TopicPartitions_init(sl_ShareGroupDescribeResponse_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ShareGroupDescribeResponse_TopicPartitions, p); }
 typedef struct sl_ShareGroupDescribeResponse_Assignment {
     struct { int32_t len; /* -1 = null */ sl_ShareGroupDescribeResponse_TopicPartitions_t *items; } TopicPartitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupDescribeResponse_Assignment_t;
+extern const sl_kstruct_t sl_kd_ShareGroupDescribeResponse_Assignment;
+static inline void sl_ShareGroupDescribeResponse_Assignment_init(sl_ShareGroupDescribeResponse_Assignment_t *p) { sl_kinit_struct(&sl_kd_ShareGroupDescribeResponse_Assignment, p); }
 typedef struct sl_ShareGroupDescribeResponse_Member {
     sl_str_t MemberId; /* v0+ */
     sl_str_t RackId; /* v0+, nullable 0+, default null */
@@ -3796,6 +4278,8 @@ typedef struct sl_ShareGroupDescribeResponse_Member {
     sl_ShareGroupDescribeResponse_Assignment_t Assignment; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupDescribeResponse_Member_t;
+extern const sl_kstruct_t sl_kd_ShareGroupDescribeResponse_Member;
+static inline void sl_ShareGroupDescribeResponse_Member_init(sl_ShareGroupDescribeResponse_Member_t *p) { sl_kinit_struct(&sl_kd_ShareGroupDescribeResponse_Member, p); }
 typedef struct sl_ShareGroupDescribeResponse_DescribedGroup {
     int16_t ErrorCode; /* v0+ */
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
@@ -3808,6 +4292,8 @@ typedef struct sl_ShareGroupDescribeResponse_DescribedGroup {
     int32_t AuthorizedOperations; /* v0+, default -2147483648 */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupDescribeResponse_DescribedGroup_t;
+extern const sl_kstruct_t sl_kd_ShareGroupDescribeResponse_DescribedGroup;
+static inline void sl_ShareGroupDescribeResponse_DescribedGroup_init(sl_ShareGroupDescribeResponse_DescribedGroup_t *p) { sl_kinit_struct(&sl_kd_ShareGroupDescribeResponse_DescribedGroup, p); }
 typedef struct sl_ShareGroupDescribeResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_ShareGroupDescribeResponse_DescribedGroup_t *items; } Groups; /* v0+ */
@@ -3840,10 +4326,14 @@ typedef struct sl_ShareGroupHeartbeatResponse_TopicPartitions {
     struct { int32_t len; /* -1 = null */ int32_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupHeartbeatResponse_TopicPartitions_t;
+extern const sl_kstruct_t sl_kd_ShareGroupHeartbeatResponse_TopicPartitions;
+static inline void sl_ShareGroupHeartbeatResponse_TopicPartitions_init(sl_ShareGroupHeartbeatResponse_TopicPartitions_t *p) { sl_kinit_struct(&sl_kd_ShareGroupHeartbeatResponse_TopicPartitions, p); }
 typedef struct sl_ShareGroupHeartbeatResponse_Assignment {
     struct { int32_t len; /* -1 = null */ sl_ShareGroupHeartbeatResponse_TopicPartitions_t *items; } TopicPartitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_ShareGroupHeartbeatResponse_Assignment_t;
+extern const sl_kstruct_t sl_kd_ShareGroupHeartbeatResponse_Assignment;
+static inline void sl_ShareGroupHeartbeatResponse_Assignment_init(sl_ShareGroupHeartbeatResponse_Assignment_t *p) { sl_kinit_struct(&sl_kd_ShareGroupHeartbeatResponse_Assignment, p); }
 typedef struct sl_ShareGroupHeartbeatResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -3889,22 +4379,30 @@ typedef struct sl_StopReplicaRequest_StopReplicaPartitionV0 {
     int32_t PartitionIndex; /* v0 */
     sl_ktags_t _unknown_tags;
 } sl_StopReplicaRequest_StopReplicaPartitionV0_t;
+extern const sl_kstruct_t sl_kd_StopReplicaRequest_StopReplicaPartitionV0;
+static inline void sl_StopReplicaRequest_StopReplicaPartitionV0_init(sl_StopReplicaRequest_StopReplicaPartitionV0_t *p) { sl_kinit_struct(&sl_kd_StopReplicaRequest_StopReplicaPartitionV0, p); }
 typedef struct sl_StopReplicaRequest_StopReplicaTopicV1 {
     sl_str_t Name; /* v1-2 */
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v1-2 */
     sl_ktags_t _unknown_tags;
 } sl_StopReplicaRequest_StopReplicaTopicV1_t;
+extern const sl_kstruct_t sl_kd_StopReplicaRequest_StopReplicaTopicV1;
+static inline void sl_StopReplicaRequest_StopReplicaTopicV1_init(sl_StopReplicaRequest_StopReplicaTopicV1_t *p) { sl_kinit_struct(&sl_kd_StopReplicaRequest_StopReplicaTopicV1, p); }
 typedef struct sl_StopReplicaRequest_StopReplicaPartitionState {
     int32_t PartitionIndex; /* v3+ */
     int32_t LeaderEpoch; /* v3+, default -1 */
     bool DeletePartition; /* v3+ */
     sl_ktags_t _unknown_tags;
 } sl_StopReplicaRequest_StopReplicaPartitionState_t;
+extern const sl_kstruct_t sl_kd_StopReplicaRequest_StopReplicaPartitionState;
+static inline void sl_StopReplicaRequest_StopReplicaPartitionState_init(sl_StopReplicaRequest_StopReplicaPartitionState_t *p) { sl_kinit_struct(&sl_kd_StopReplicaRequest_StopReplicaPartitionState, p); }
 typedef struct sl_StopReplicaRequest_StopReplicaTopicState {
     sl_str_t TopicName; /* v3+ */
     struct { int32_t len; /* -1 = null */ sl_StopReplicaRequest_StopReplicaPartitionState_t *items; } PartitionStates; /* v3+ */
     sl_ktags_t _unknown_tags;
 } sl_StopReplicaRequest_StopReplicaTopicState_t;
+extern const sl_kstruct_t sl_kd_StopReplicaRequest_StopReplicaTopicState;
+static inline void sl_StopReplicaRequest_StopReplicaTopicState_init(sl_StopReplicaRequest_StopReplicaTopicState_t *p) { sl_kinit_struct(&sl_kd_StopReplicaRequest_StopReplicaTopicState, p); }
 typedef struct sl_StopReplicaRequest {
     int32_t ControllerId; /* v0+ */
     bool isKRaftController; /* v4+ */
@@ -3929,6 +4427,8 @@ typedef struct sl_StopReplicaResponse_StopReplicaPartitionError {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_StopReplicaResponse_StopReplicaPartitionError_t;
+extern const sl_kstruct_t sl_kd_StopReplicaResponse_StopReplicaPartitionError;
+static inline void sl_StopReplicaResponse_StopReplicaPartitionError_init(sl_StopReplicaResponse_StopReplicaPartitionError_t *p) { sl_kinit_struct(&sl_kd_StopReplicaResponse_StopReplicaPartitionError, p); }
 typedef struct sl_StopReplicaResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_StopReplicaResponse_StopReplicaPartitionError_t *items; } PartitionErrors; /* v0+ */
@@ -3946,6 +4446,8 @@ typedef struct sl_SyncGroupRequest_SyncGroupRequestAssignment {
     sl_bytes_t Assignment; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_SyncGroupRequest_SyncGroupRequestAssignment_t;
+extern const sl_kstruct_t sl_kd_SyncGroupRequest_SyncGroupRequestAssignment;
+static inline void sl_SyncGroupRequest_SyncGroupRequestAssignment_init(sl_SyncGroupRequest_SyncGroupRequestAssignment_t *p) { sl_kinit_struct(&sl_kd_SyncGroupRequest_SyncGroupRequestAssignment, p); }
 typedef struct sl_SyncGroupRequest {
     sl_str_t GroupId; /* v0+ */
     int32_t GenerationId; /* v0+ */
@@ -3994,6 +4496,8 @@ typedef struct sl_TransactionLogValue_PartitionsSchema {
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIds; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_TransactionLogValue_PartitionsSchema_t;
+extern const sl_kstruct_t sl_kd_TransactionLogValue_PartitionsSchema;
+static inline void sl_TransactionLogValue_PartitionsSchema_init(sl_TransactionLogValue_PartitionsSchema_t *p) { sl_kinit_struct(&sl_kd_TransactionLogValue_PartitionsSchema, p); }
 typedef struct sl_TransactionLogValue {
     int64_t ProducerId; /* v0+ */
     int64_t PreviousProducerId; /* v1+, tag 0 (tagged 1+), default -1 */
@@ -4021,11 +4525,15 @@ typedef struct sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition {
     sl_str_t CommittedMetadata; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition_t;
+extern const sl_kstruct_t sl_kd_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition;
+static inline void sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition_init(sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition_t *p) { sl_kinit_struct(&sl_kd_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition, p); }
 typedef struct sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic_t;
+extern const sl_kstruct_t sl_kd_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic;
+static inline void sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic_init(sl_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic_t *p) { sl_kinit_struct(&sl_kd_TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic, p); }
 typedef struct sl_TxnOffsetCommitRequest {
     sl_str_t TransactionalId; /* v0+ */
     sl_str_t GroupId; /* v0+ */
@@ -4049,11 +4557,15 @@ typedef struct sl_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition_t;
+extern const sl_kstruct_t sl_kd_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition;
+static inline void sl_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition_init(sl_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition_t *p) { sl_kinit_struct(&sl_kd_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition, p); }
 typedef struct sl_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic_t;
+extern const sl_kstruct_t sl_kd_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic;
+static inline void sl_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic_init(sl_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic_t *p) { sl_kinit_struct(&sl_kd_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic, p); }
 typedef struct sl_TxnOffsetCommitResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic_t *items; } Topics; /* v0+ */
@@ -4097,6 +4609,8 @@ typedef struct sl_UpdateFeaturesRequest_FeatureUpdateKey {
     int8_t UpgradeType; /* v1+, default 1 */
     sl_ktags_t _unknown_tags;
 } sl_UpdateFeaturesRequest_FeatureUpdateKey_t;
+extern const sl_kstruct_t sl_kd_UpdateFeaturesRequest_FeatureUpdateKey;
+static inline void sl_UpdateFeaturesRequest_FeatureUpdateKey_init(sl_UpdateFeaturesRequest_FeatureUpdateKey_t *p) { sl_kinit_struct(&sl_kd_UpdateFeaturesRequest_FeatureUpdateKey, p); }
 typedef struct sl_UpdateFeaturesRequest {
     int32_t timeoutMs; /* v0+, default 60000 */
     struct { int32_t len; /* -1 = null */ sl_UpdateFeaturesRequest_FeatureUpdateKey_t *items; } FeatureUpdates; /* v0+ */
@@ -4116,6 +4630,8 @@ typedef struct sl_UpdateFeaturesResponse_UpdatableFeatureResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateFeaturesResponse_UpdatableFeatureResult_t;
+extern const sl_kstruct_t sl_kd_UpdateFeaturesResponse_UpdatableFeatureResult;
+static inline void sl_UpdateFeaturesResponse_UpdatableFeatureResult_init(sl_UpdateFeaturesResponse_UpdatableFeatureResult_t *p) { sl_kinit_struct(&sl_kd_UpdateFeaturesResponse_UpdatableFeatureResult, p); }
 typedef struct sl_UpdateFeaturesResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -4142,12 +4658,16 @@ typedef struct sl_UpdateMetadataRequest_UpdateMetadataPartitionState {
     struct { int32_t len; /* -1 = null */ int32_t *items; } OfflineReplicas; /* v4+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateMetadataRequest_UpdateMetadataPartitionState_t;
+extern const sl_kstruct_t sl_kd_UpdateMetadataRequest_UpdateMetadataPartitionState;
+static inline void sl_UpdateMetadataRequest_UpdateMetadataPartitionState_init(sl_UpdateMetadataRequest_UpdateMetadataPartitionState_t *p) { sl_kinit_struct(&sl_kd_UpdateMetadataRequest_UpdateMetadataPartitionState, p); }
 typedef struct sl_UpdateMetadataRequest_UpdateMetadataTopicState {
     sl_str_t TopicName; /* v5+ */
     sl_uuid_t TopicId; /* v7+ */
     struct { int32_t len; /* -1 = null */ sl_UpdateMetadataRequest_UpdateMetadataPartitionState_t *items; } PartitionStates; /* v5+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateMetadataRequest_UpdateMetadataTopicState_t;
+extern const sl_kstruct_t sl_kd_UpdateMetadataRequest_UpdateMetadataTopicState;
+static inline void sl_UpdateMetadataRequest_UpdateMetadataTopicState_init(sl_UpdateMetadataRequest_UpdateMetadataTopicState_t *p) { sl_kinit_struct(&sl_kd_UpdateMetadataRequest_UpdateMetadataTopicState, p); }
 typedef struct sl_UpdateMetadataRequest_UpdateMetadataEndpoint {
     int32_t Port; /* v1+ */
     sl_str_t Host; /* v1+ */
@@ -4155,6 +4675,8 @@ typedef struct sl_UpdateMetadataRequest_UpdateMetadataEndpoint {
     int16_t SecurityProtocol; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateMetadataRequest_UpdateMetadataEndpoint_t;
+extern const sl_kstruct_t sl_kd_UpdateMetadataRequest_UpdateMetadataEndpoint;
+static inline void sl_UpdateMetadataRequest_UpdateMetadataEndpoint_init(sl_UpdateMetadataRequest_UpdateMetadataEndpoint_t *p) { sl_kinit_struct(&sl_kd_UpdateMetadataRequest_UpdateMetadataEndpoint, p); }
 typedef struct sl_UpdateMetadataRequest_UpdateMetadataBroker {
     int32_t Id; /* v0+ */
     sl_str_t V0Host; /* v0 */
@@ -4163,6 +4685,8 @@ typedef struct sl_UpdateMetadataRequest_UpdateMetadataBroker {
     sl_str_t Rack; /* v2+, nullable 0+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateMetadataRequest_UpdateMetadataBroker_t;
+extern const sl_kstruct_t sl_kd_UpdateMetadataRequest_UpdateMetadataBroker;
+static inline void sl_UpdateMetadataRequest_UpdateMetadataBroker_init(sl_UpdateMetadataRequest_UpdateMetadataBroker_t *p) { sl_kinit_struct(&sl_kd_UpdateMetadataRequest_UpdateMetadataBroker, p); }
 typedef struct sl_UpdateMetadataRequest {
     int32_t ControllerId; /* v0+ */
     bool isKRaftController; /* v8+ */
@@ -4198,11 +4722,15 @@ typedef struct sl_UpdateRaftVoterRequest_Listener {
     uint16_t Port; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateRaftVoterRequest_Listener_t;
+extern const sl_kstruct_t sl_kd_UpdateRaftVoterRequest_Listener;
+static inline void sl_UpdateRaftVoterRequest_Listener_init(sl_UpdateRaftVoterRequest_Listener_t *p) { sl_kinit_struct(&sl_kd_UpdateRaftVoterRequest_Listener, p); }
 typedef struct sl_UpdateRaftVoterRequest_KRaftVersionFeature {
     int16_t MinSupportedVersion; /* v0+ */
     int16_t MaxSupportedVersion; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateRaftVoterRequest_KRaftVersionFeature_t;
+extern const sl_kstruct_t sl_kd_UpdateRaftVoterRequest_KRaftVersionFeature;
+static inline void sl_UpdateRaftVoterRequest_KRaftVersionFeature_init(sl_UpdateRaftVoterRequest_KRaftVersionFeature_t *p) { sl_kinit_struct(&sl_kd_UpdateRaftVoterRequest_KRaftVersionFeature, p); }
 typedef struct sl_UpdateRaftVoterRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+ */
     int32_t CurrentLeaderEpoch; /* v0+ */
@@ -4226,6 +4754,8 @@ typedef struct sl_UpdateRaftVoterResponse_CurrentLeader {
     int32_t Port; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_UpdateRaftVoterResponse_CurrentLeader_t;
+extern const sl_kstruct_t sl_kd_UpdateRaftVoterResponse_CurrentLeader;
+static inline void sl_UpdateRaftVoterResponse_CurrentLeader_init(sl_UpdateRaftVoterResponse_CurrentLeader_t *p) { sl_kinit_struct(&sl_kd_UpdateRaftVoterResponse_CurrentLeader, p); }
 typedef struct sl_UpdateRaftVoterResponse {
     int32_t ThrottleTimeMs; /* v0+ */
     int16_t ErrorCode; /* v0+ */
@@ -4249,11 +4779,15 @@ typedef struct sl_VoteRequest_PartitionData {
     int64_t LastOffset; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VoteRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_VoteRequest_PartitionData;
+static inline void sl_VoteRequest_PartitionData_init(sl_VoteRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_VoteRequest_PartitionData, p); }
 typedef struct sl_VoteRequest_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_VoteRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VoteRequest_TopicData_t;
+extern const sl_kstruct_t sl_kd_VoteRequest_TopicData;
+static inline void sl_VoteRequest_TopicData_init(sl_VoteRequest_TopicData_t *p) { sl_kinit_struct(&sl_kd_VoteRequest_TopicData, p); }
 typedef struct sl_VoteRequest {
     sl_str_t ClusterId; /* v0+, nullable 0+, default null */
     int32_t VoterId; /* v1+, default -1 */
@@ -4275,17 +4809,23 @@ typedef struct sl_VoteResponse_PartitionData {
     bool VoteGranted; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VoteResponse_PartitionData_t;
+extern const sl_kstruct_t sl_kd_VoteResponse_PartitionData;
+static inline void sl_VoteResponse_PartitionData_init(sl_VoteResponse_PartitionData_t *p) { sl_kinit_struct(&sl_kd_VoteResponse_PartitionData, p); }
 typedef struct sl_VoteResponse_TopicData {
     sl_str_t TopicName; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_VoteResponse_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VoteResponse_TopicData_t;
+extern const sl_kstruct_t sl_kd_VoteResponse_TopicData;
+static inline void sl_VoteResponse_TopicData_init(sl_VoteResponse_TopicData_t *p) { sl_kinit_struct(&sl_kd_VoteResponse_TopicData, p); }
 typedef struct sl_VoteResponse_NodeEndpoint {
     int32_t NodeId; /* v1+ */
     sl_str_t Host; /* v1+ */
     uint16_t Port; /* v1+ */
     sl_ktags_t _unknown_tags;
 } sl_VoteResponse_NodeEndpoint_t;
+extern const sl_kstruct_t sl_kd_VoteResponse_NodeEndpoint;
+static inline void sl_VoteResponse_NodeEndpoint_init(sl_VoteResponse_NodeEndpoint_t *p) { sl_kinit_struct(&sl_kd_VoteResponse_NodeEndpoint, p); }
 typedef struct sl_VoteResponse {
     int16_t ErrorCode; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_VoteResponse_TopicData_t *items; } Topics; /* v0+ */
@@ -4305,11 +4845,15 @@ typedef struct sl_VotersRecord_Endpoint {
     uint16_t Port; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VotersRecord_Endpoint_t;
+extern const sl_kstruct_t sl_kd_VotersRecord_Endpoint;
+static inline void sl_VotersRecord_Endpoint_init(sl_VotersRecord_Endpoint_t *p) { sl_kinit_struct(&sl_kd_VotersRecord_Endpoint, p); }
 typedef struct sl_VotersRecord_KRaftVersionFeature {
     int16_t MinSupportedVersion; /* v0+ */
     int16_t MaxSupportedVersion; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VotersRecord_KRaftVersionFeature_t;
+extern const sl_kstruct_t sl_kd_VotersRecord_KRaftVersionFeature;
+static inline void sl_VotersRecord_KRaftVersionFeature_init(sl_VotersRecord_KRaftVersionFeature_t *p) { sl_kinit_struct(&sl_kd_VotersRecord_KRaftVersionFeature, p); }
 typedef struct sl_VotersRecord_Voter {
     int32_t VoterId; /* v0+ */
     sl_uuid_t VoterDirectoryId; /* v0+ */
@@ -4317,6 +4861,8 @@ typedef struct sl_VotersRecord_Voter {
     sl_VotersRecord_KRaftVersionFeature_t KRaftVersionFeature; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_VotersRecord_Voter_t;
+extern const sl_kstruct_t sl_kd_VotersRecord_Voter;
+static inline void sl_VotersRecord_Voter_init(sl_VotersRecord_Voter_t *p) { sl_kinit_struct(&sl_kd_VotersRecord_Voter, p); }
 typedef struct sl_VotersRecord {
     int16_t Version; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_VotersRecord_Voter_t *items; } Voters; /* v0+ */
@@ -4336,6 +4882,8 @@ typedef struct sl_WriteShareGroupStateRequest_StateBatch {
     int16_t DeliveryCount; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteShareGroupStateRequest_StateBatch_t;
+extern const sl_kstruct_t sl_kd_WriteShareGroupStateRequest_StateBatch;
+static inline void sl_WriteShareGroupStateRequest_StateBatch_init(sl_WriteShareGroupStateRequest_StateBatch_t *p) { sl_kinit_struct(&sl_kd_WriteShareGroupStateRequest_StateBatch, p); }
 typedef struct sl_WriteShareGroupStateRequest_PartitionData {
     int32_t Partition; /* v0+ */
     int32_t StateEpoch; /* v0+ */
@@ -4344,11 +4892,15 @@ typedef struct sl_WriteShareGroupStateRequest_PartitionData {
     struct { int32_t len; /* -1 = null */ sl_WriteShareGroupStateRequest_StateBatch_t *items; } StateBatches; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteShareGroupStateRequest_PartitionData_t;
+extern const sl_kstruct_t sl_kd_WriteShareGroupStateRequest_PartitionData;
+static inline void sl_WriteShareGroupStateRequest_PartitionData_init(sl_WriteShareGroupStateRequest_PartitionData_t *p) { sl_kinit_struct(&sl_kd_WriteShareGroupStateRequest_PartitionData, p); }
 typedef struct sl_WriteShareGroupStateRequest_WriteStateData {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_WriteShareGroupStateRequest_PartitionData_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteShareGroupStateRequest_WriteStateData_t;
+extern const sl_kstruct_t sl_kd_WriteShareGroupStateRequest_WriteStateData;
+static inline void sl_WriteShareGroupStateRequest_WriteStateData_init(sl_WriteShareGroupStateRequest_WriteStateData_t *p) { sl_kinit_struct(&sl_kd_WriteShareGroupStateRequest_WriteStateData, p); }
 typedef struct sl_WriteShareGroupStateRequest {
     sl_str_t GroupId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_WriteShareGroupStateRequest_WriteStateData_t *items; } Topics; /* v0+ */
@@ -4367,11 +4919,15 @@ typedef struct sl_WriteShareGroupStateResponse_PartitionResult {
     sl_str_t ErrorMessage; /* v0+, nullable 0+, default null */
     sl_ktags_t _unknown_tags;
 } sl_WriteShareGroupStateResponse_PartitionResult_t;
+extern const sl_kstruct_t sl_kd_WriteShareGroupStateResponse_PartitionResult;
+static inline void sl_WriteShareGroupStateResponse_PartitionResult_init(sl_WriteShareGroupStateResponse_PartitionResult_t *p) { sl_kinit_struct(&sl_kd_WriteShareGroupStateResponse_PartitionResult, p); }
 typedef struct sl_WriteShareGroupStateResponse_WriteStateResult {
     sl_uuid_t TopicId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_WriteShareGroupStateResponse_PartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteShareGroupStateResponse_WriteStateResult_t;
+extern const sl_kstruct_t sl_kd_WriteShareGroupStateResponse_WriteStateResult;
+static inline void sl_WriteShareGroupStateResponse_WriteStateResult_init(sl_WriteShareGroupStateResponse_WriteStateResult_t *p) { sl_kinit_struct(&sl_kd_WriteShareGroupStateResponse_WriteStateResult, p); }
 typedef struct sl_WriteShareGroupStateResponse {
     struct { int32_t len; /* -1 = null */ sl_WriteShareGroupStateResponse_WriteStateResult_t *items; } Results; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -4388,6 +4944,8 @@ typedef struct sl_WriteTxnMarkersRequest_WritableTxnMarkerTopic {
     struct { int32_t len; /* -1 = null */ int32_t *items; } PartitionIndexes; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteTxnMarkersRequest_WritableTxnMarkerTopic_t;
+extern const sl_kstruct_t sl_kd_WriteTxnMarkersRequest_WritableTxnMarkerTopic;
+static inline void sl_WriteTxnMarkersRequest_WritableTxnMarkerTopic_init(sl_WriteTxnMarkersRequest_WritableTxnMarkerTopic_t *p) { sl_kinit_struct(&sl_kd_WriteTxnMarkersRequest_WritableTxnMarkerTopic, p); }
 typedef struct sl_WriteTxnMarkersRequest_WritableTxnMarker {
     int64_t ProducerId; /* v0+ */
     int16_t ProducerEpoch; /* v0+ */
@@ -4396,6 +4954,8 @@ typedef struct sl_WriteTxnMarkersRequest_WritableTxnMarker {
     int32_t CoordinatorEpoch; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteTxnMarkersRequest_WritableTxnMarker_t;
+extern const sl_kstruct_t sl_kd_WriteTxnMarkersRequest_WritableTxnMarker;
+static inline void sl_WriteTxnMarkersRequest_WritableTxnMarker_init(sl_WriteTxnMarkersRequest_WritableTxnMarker_t *p) { sl_kinit_struct(&sl_kd_WriteTxnMarkersRequest_WritableTxnMarker, p); }
 typedef struct sl_WriteTxnMarkersRequest {
     struct { int32_t len; /* -1 = null */ sl_WriteTxnMarkersRequest_WritableTxnMarker_t *items; } Markers; /* v0+ */
     sl_ktags_t _unknown_tags;
@@ -4412,16 +4972,22 @@ typedef struct sl_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult {
     int16_t ErrorCode; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult_t;
+extern const sl_kstruct_t sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult;
+static inline void sl_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult_init(sl_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult_t *p) { sl_kinit_struct(&sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult, p); }
 typedef struct sl_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult {
     sl_str_t Name; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult_t *items; } Partitions; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult_t;
+extern const sl_kstruct_t sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult;
+static inline void sl_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult_init(sl_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult_t *p) { sl_kinit_struct(&sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult, p); }
 typedef struct sl_WriteTxnMarkersResponse_WritableTxnMarkerResult {
     int64_t ProducerId; /* v0+ */
     struct { int32_t len; /* -1 = null */ sl_WriteTxnMarkersResponse_WritableTxnMarkerTopicResult_t *items; } Topics; /* v0+ */
     sl_ktags_t _unknown_tags;
 } sl_WriteTxnMarkersResponse_WritableTxnMarkerResult_t;
+extern const sl_kstruct_t sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerResult;
+static inline void sl_WriteTxnMarkersResponse_WritableTxnMarkerResult_init(sl_WriteTxnMarkersResponse_WritableTxnMarkerResult_t *p) { sl_kinit_struct(&sl_kd_WriteTxnMarkersResponse_WritableTxnMarkerResult, p); }
 typedef struct sl_WriteTxnMarkersResponse {
     struct { int32_t len; /* -1 = null */ sl_WriteTxnMarkersResponse_WritableTxnMarkerResult_t *items; } Markers; /* v0+ */
     sl_ktags_t _unknown_tags;

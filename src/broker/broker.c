@@ -1,0 +1,317 @@
+/*
+ * broker.c -- `sluice serve`: configuration, start-up, the event loop and a
+ * clean shutdown.
+ *
+ * Start-up order: properties (file + --override) -> broker config -> topic
+ * store (cluster id, meta.properties) -> log manager (recovery) -> partition
+ * table -> listeners. SIGTERM/SIGINT stop accepting, close connections after
+ * their queued output, then the log manager flushes everything and writes
+ * the clean-shutdown marker; the process exits 0.
+ */
+#include "broker/broker.h"
+#include "broker/broker_int.h"
+
+#include "base/fault.h"
+#include "base/log.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const sl_conn_cbs_t sl_broker_conn_cbs;
+
+#define TICK_MS 1000
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: sluice serve [FILE.properties] [--override key=value]...\n\n"
+                 "Runs a Kafka-compatible broker in the foreground, logging to stderr.\n"
+                 "With no arguments: listeners=PLAINTEXT://127.0.0.1:9092,\n"
+                 "log.dirs=./sluice-data, topics auto-created. Properties use Kafka's\n"
+                 "names (server.properties works as is); unknown keys are warned about.\n"
+                 "SIGTERM or SIGINT stops it cleanly.\n");
+}
+
+static int
+parse_args(int argc, char **argv, sl_props_t *props)
+{
+    sl_errbuf_t err;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--override") == 0 || strncmp(a, "--override=", 11) == 0) {
+            const char *kv = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+
+            if (kv == NULL || sl_props_override(props, kv, &err) != SL_OK) {
+                fprintf(stderr, "sluice serve: --override needs key=value\n");
+                return 2;
+            }
+            continue;
+        }
+        if (a[0] == '-') {
+            fprintf(stderr, "sluice serve: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (sl_props_load(props, a, &err) != SL_OK) {
+            fprintf(stderr, "sluice serve: cannot read %s: %s\n", a, err.msg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int
+mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(tmp))
+        return SL_EINVAL;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return SL_EIO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return SL_EIO;
+    return SL_OK;
+}
+
+/* ---- log manager glue --------------------------------------------------- */
+
+static void
+on_durable(void *arg, sl_plog_t *pl, int64_t durable_end, int rc)
+{
+    sl_broker_t *b = arg;
+    sl_bpart_t *bp = sl_bpart_find(b, sl_str_c(sl_plog_topic(pl)), sl_plog_partition(pl));
+
+    if (bp == NULL)
+        return;
+    sl_produce_on_durable(b, bp, durable_end, rc);
+    if (!sl_dlist_empty(&b->gpersists))
+        sl_groups_on_durable(b, bp, durable_end, rc);
+}
+
+static void
+on_log_cfg(void *arg, const char *topic, int32_t partition, sl_log_cfg_t *lc)
+{
+    sl_broker_t *b = arg;
+    const sl_topic_t *t = sl_topics_find(b->topics, sl_str_c(topic));
+
+    (void)partition;
+    if (t)
+        sl_log_cfg_from_topic(&t->cfg, lc);
+}
+
+static void
+on_logs_ready(sl_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    sl_log_mgr_poll(((sl_broker_t *)arg)->logs);
+}
+
+static void
+on_tick(sl_loop_t *loop, void *arg)
+{
+    sl_broker_t *b = arg;
+
+    sl_log_mgr_tick(b->logs, sl_wall_ms());
+    sl_timer_start(loop, &b->tick, TICK_MS);
+}
+
+static void
+on_signal(sl_loop_t *loop, void *arg)
+{
+    sl_broker_t *b = arg;
+
+    if (!b->stopping)
+        sl_info("broker", "shutting down");
+    b->stopping = true;
+    sl_loop_stop(loop);
+}
+
+static int
+open_logs(sl_broker_t *b)
+{
+    sl_log_mgr_opts_t opts;
+    const char *dir = b->cfg.log_dirs[0];
+    int rc;
+
+    sl_log_mgr_opts_init(&opts);
+    opts.cfg_fn = on_log_cfg;
+    opts.cfg_arg = b;
+    opts.durable_fn = on_durable;
+    opts.durable_arg = b;
+    opts.hw_mode = SL_LOG_HW_ON_WRITE;
+    opts.retention_check_interval_ms = b->cfg.log_retention_check_interval_ms;
+    opts.checkpoint_interval_ms = b->cfg.log_flush_offset_checkpoint_interval_ms;
+    rc = sl_log_mgr_open(dir, &opts, &b->logs);
+    if (rc != SL_OK) {
+        sl_error("broker", "cannot open log dir %s: %s", dir, sl_strerror(rc));
+        return rc;
+    }
+    rc = sl_loop_fd_add(b->loop, &b->logs_watch, sl_log_mgr_fd(b->logs), SL_EV_READ, on_logs_ready,
+                        b);
+    return rc;
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+static int
+start_listeners(sl_broker_t *b)
+{
+    sl_server_config_t sc;
+    int rc;
+
+    sl_server_config_defaults(&sc);
+    sc.max_frame = b->cfg.socket_request_max_bytes;
+    sc.idle_ms = b->cfg.connections_max_idle_ms;
+    sc.max_conns = b->cfg.max_connections;
+    rc = sl_server_new(b->loop, &sc, &sl_broker_conn_cbs, b, &b->srv);
+    if (rc != SL_OK)
+        return rc;
+    for (size_t i = 0; i < b->cfg.n_listeners; i++) {
+        const sl_listener_cfg_t *lc = &b->cfg.listeners[i];
+        char spec[512];
+        sl_listener_t *l;
+
+        snprintf(spec, sizeof(spec), strchr(lc->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                 lc->name, lc->host, lc->port);
+        rc = sl_server_listen(b->srv, spec, &l);
+        if (rc != SL_OK) {
+            sl_error("broker", "cannot listen on %s: %s", spec, sl_strerror(rc));
+            return rc;
+        }
+        if (i == 0) {
+            const sl_listener_cfg_t *adv = &b->cfg.advertised[0];
+            const char *host = adv->host[0] ? adv->host : "localhost";
+
+            b->adv_host = sl_xstrdup(host);
+            b->adv_port = adv->port ? adv->port : sl_listener_port(l);
+        }
+    }
+    return SL_OK;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int
+broker_start(sl_broker_t *b, const sl_props_t *props)
+{
+    sl_strlist_t warnings;
+    sl_errbuf_t err;
+    int rc;
+
+    sl_strlist_init(&warnings);
+    rc = sl_broker_config_load(&b->cfg, props, &warnings, &err);
+    for (size_t i = 0; i < warnings.n; i++)
+        sl_warn("config", "%s", warnings.v[i]);
+    sl_strlist_deinit(&warnings);
+    if (rc != SL_OK) {
+        sl_error("config", "%s", err.msg);
+        return rc;
+    }
+    for (size_t i = 0; i < b->cfg.n_log_dirs; i++) {
+        if (mkdir_p(b->cfg.log_dirs[i]) != SL_OK) {
+            sl_error("broker", "cannot create log dir %s: %s", b->cfg.log_dirs[i], strerror(errno));
+            return SL_EIO;
+        }
+    }
+    rc = sl_topics_open(&b->cfg, &b->topics, &err);
+    if (rc != SL_OK) {
+        sl_error("broker", "cannot open topic metadata: %s", err.msg);
+        return rc;
+    }
+    b->node_id = b->cfg.broker_id;
+    if ((rc = sl_loop_new(&b->loop)) != SL_OK)
+        return rc;
+    if ((rc = sl_worker_new(b->loop, 2, &b->workers)) != SL_OK)
+        return rc;
+    if ((rc = open_logs(b)) != SL_OK)
+        return rc;
+    if ((rc = sl_bparts_load(b)) != SL_OK)
+        return rc;
+    if ((rc = sl_groups_start(b)) != SL_OK)
+        return rc;
+    if ((rc = start_listeners(b)) != SL_OK)
+        return rc;
+    if ((rc = sl_loop_signal(b->loop, SIGTERM, on_signal, b)) != SL_OK ||
+        (rc = sl_loop_signal(b->loop, SIGINT, on_signal, b)) != SL_OK)
+        return rc;
+    sl_timer_init(&b->tick, on_tick, b);
+    sl_timer_start(b->loop, &b->tick, TICK_MS);
+    sl_info("broker", "broker %d started: cluster id %s, %zu topics, log dir %s", b->node_id,
+            sl_topics_cluster_id(b->topics), sl_topics_count(b->topics), b->cfg.log_dirs[0]);
+    return SL_OK;
+}
+
+static void
+broker_stop(sl_broker_t *b)
+{
+    if (b->srv) {
+        sl_server_stop_listening(b->srv);
+        sl_server_free(b->srv); /* cancels parked requests */
+    }
+    sl_groups_stop(b);
+    if (b->loop)
+        sl_timer_stop(b->loop, &b->tick);
+    if (b->logs) {
+        sl_loop_fd_del(b->loop, &b->logs_watch);
+        sl_bparts_free(b);
+        sl_log_mgr_close(b->logs);
+    }
+    if (b->workers)
+        sl_worker_free(b->workers);
+    if (b->topics)
+        sl_topics_free(b->topics);
+    if (b->loop)
+        sl_loop_free(b->loop);
+    sl_map_deinit(&b->btopics);
+    sl_broker_config_deinit(&b->cfg);
+    free(b->adv_host);
+}
+
+int
+sl_broker_main(int argc, char **argv)
+{
+    sl_broker_t b;
+    sl_props_t props;
+    int rc;
+
+    sl_log_init_from_env();
+    sl_fault_init_from_env();
+    memset(&b, 0, sizeof(b));
+    sl_map_init(&b.btopics);
+    sl_props_init(&props);
+    rc = parse_args(argc, argv, &props);
+    if (rc != 0) {
+        sl_props_deinit(&props);
+        return rc == 1 ? 0 : 2;
+    }
+    rc = broker_start(&b, &props);
+    sl_props_deinit(&props);
+    if (rc == SL_OK) {
+        sl_loop_run(b.loop);
+        sl_info("broker", "stopped accepting; flushing logs");
+    }
+    broker_stop(&b);
+    if (rc == SL_OK)
+        sl_info("broker", "clean shutdown complete");
+    return rc == SL_OK ? 0 : 1;
+}

@@ -1,0 +1,151 @@
+/*
+ * h_meta.c -- ApiVersions, Metadata, DescribeCluster and FindCoordinator:
+ * what a client asks before anything else. A single node is its own
+ * controller and coordinator; its cluster id comes from the topic store and
+ * stays the same across restarts.
+ */
+#include "broker/broker_int.h"
+
+int
+sl_h_ApiVersions(sl_req_t *req)
+{
+    sl_ApiVersionsResponse_t *resp = sl_req_resp_new(req);
+    size_t n = sl_apis_count();
+
+    SL_KARR(req, resp->ApiKeys, (int32_t)n, sl_ApiVersionsResponse_ApiVersion_init);
+    for (size_t i = 0; i < n; i++) {
+        const sl_api_t *api = sl_apis_at(i);
+
+        resp->ApiKeys.items[i].ApiKey = api->key;
+        resp->ApiKeys.items[i].MinVersion = api->min_ver;
+        resp->ApiKeys.items[i].MaxVersion = api->max_ver;
+    }
+    return SL_OK;
+}
+
+static void
+fill_partition(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_MetadataResponsePartition_t *mp,
+               int32_t index)
+{
+    mp->PartitionIndex = index;
+    mp->LeaderId = b->node_id;
+    mp->LeaderEpoch = 0;
+    SL_KARR(req, mp->ReplicaNodes, 1, SL_KNOINIT);
+    SL_KARR(req, mp->IsrNodes, 1, SL_KNOINIT);
+    mp->ReplicaNodes.items[0] = b->node_id;
+    mp->IsrNodes.items[0] = b->node_id;
+    mp->OfflineReplicas.len = 0;
+}
+
+static void
+fill_topic(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_MetadataResponseTopic_t *mt,
+           const sl_btopic_t *bt)
+{
+    mt->ErrorCode = SL_KERR_NONE;
+    mt->Name = sl_str_c(bt->name);
+    memcpy(mt->TopicId.b, bt->id, sizeof(mt->TopicId.b));
+    mt->IsInternal = sl_topic_name_is_internal(mt->Name);
+    SL_KARR(req, mt->Partitions, bt->n_parts, sl_MetadataResponse_MetadataResponsePartition_init);
+    for (int32_t p = 0; p < bt->n_parts; p++)
+        fill_partition(b, req, &mt->Partitions.items[p], p);
+}
+
+static void
+fill_brokers(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_t *resp)
+{
+    SL_KARR(req, resp->Brokers, 1, sl_MetadataResponse_MetadataResponseBroker_init);
+    resp->Brokers.items[0].NodeId = b->node_id;
+    resp->Brokers.items[0].Host = sl_str_c(b->adv_host);
+    resp->Brokers.items[0].Port = b->adv_port;
+    resp->Brokers.items[0].Rack = sl_str_c(b->cfg.rack);
+    resp->ClusterId = sl_str_c(sl_topics_cluster_id(b->topics));
+    resp->ControllerId = b->node_id;
+}
+
+static void
+all_topics(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_t *resp)
+{
+    size_t n = b->btopics.len, i = 0, iter = 0;
+    const sl_map_slot_t *slot;
+
+    SL_KARR(req, resp->Topics, (int32_t)n, sl_MetadataResponse_MetadataResponseTopic_init);
+    while (sl_map_next(&b->btopics, &iter, &slot))
+        fill_topic(b, req, &resp->Topics.items[i++], slot->value);
+}
+
+int
+sl_h_Metadata(sl_req_t *req)
+{
+    sl_broker_t *b = req->b;
+    sl_MetadataRequest_t *mr = req->body;
+    sl_MetadataResponse_t *resp = sl_req_resp_new(req);
+    int16_t ver = req->hdr.api_version;
+    /* v0-v3 imply auto-creation; v4+ ask for it explicitly. */
+    bool may_create = ver < 4 || mr->AllowAutoTopicCreation;
+
+    fill_brokers(b, req, resp);
+    if (mr->Topics.len < 0 || (ver == 0 && mr->Topics.len == 0))
+        return all_topics(b, req, resp), SL_OK;
+    SL_KARR(req, resp->Topics, mr->Topics.len, sl_MetadataResponse_MetadataResponseTopic_init);
+    for (int32_t i = 0; i < mr->Topics.len; i++) {
+        sl_MetadataResponse_MetadataResponseTopic_t *mt = &resp->Topics.items[i];
+        sl_str_t name = mr->Topics.items[i].Name;
+        sl_btopic_t *bt = sl_btopic_find(b, name);
+        sl_errbuf_t eb;
+
+        mt->Name = name;
+        if (bt == NULL && sl_topic_name_validate(name, &eb) != SL_OK) {
+            mt->ErrorCode = SL_KERR_INVALID_TOPIC_EXCEPTION;
+            continue;
+        }
+        if (bt == NULL && may_create)
+            bt = sl_btopic_autocreate(b, name, &mt->ErrorCode);
+        else if (bt == NULL)
+            mt->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        if (bt)
+            fill_topic(b, req, mt, bt);
+    }
+    return SL_OK;
+}
+
+int
+sl_h_DescribeCluster(sl_req_t *req)
+{
+    sl_broker_t *b = req->b;
+    sl_DescribeClusterResponse_t *resp = sl_req_resp_new(req);
+
+    resp->ClusterId = sl_str_c(sl_topics_cluster_id(b->topics));
+    resp->ControllerId = b->node_id;
+    SL_KARR(req, resp->Brokers, 1, sl_DescribeClusterResponse_DescribeClusterBroker_init);
+    resp->Brokers.items[0].BrokerId = b->node_id;
+    resp->Brokers.items[0].Host = sl_str_c(b->adv_host);
+    resp->Brokers.items[0].Port = b->adv_port;
+    resp->Brokers.items[0].Rack = sl_str_c(b->cfg.rack);
+    return SL_OK;
+}
+
+int
+sl_h_FindCoordinator(sl_req_t *req)
+{
+    sl_broker_t *b = req->b;
+    sl_FindCoordinatorRequest_t *fr = req->body;
+    sl_FindCoordinatorResponse_t *resp = sl_req_resp_new(req);
+
+    /* Every group and transactional id is coordinated by this broker. */
+    resp->NodeId = b->node_id;
+    resp->Host = sl_str_c(b->adv_host);
+    resp->Port = b->adv_port;
+    if (req->hdr.api_version >= 4) {
+        SL_KARR(req, resp->Coordinators, fr->CoordinatorKeys.len < 0 ? 0 : fr->CoordinatorKeys.len,
+                sl_FindCoordinatorResponse_Coordinator_init);
+        for (int32_t i = 0; i < resp->Coordinators.len; i++) {
+            sl_FindCoordinatorResponse_Coordinator_t *co = &resp->Coordinators.items[i];
+
+            co->Key = fr->CoordinatorKeys.items[i];
+            co->NodeId = b->node_id;
+            co->Host = resp->Host;
+            co->Port = resp->Port;
+        }
+    }
+    return SL_OK;
+}
