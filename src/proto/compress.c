@@ -434,6 +434,20 @@ zstd_decode(sink_t *s, const uint8_t *in, size_t in_len)
     dctx = ZSTD_createDCtx();
     if (dctx == NULL)
         sl_panic(__FILE__, __LINE__, "ZSTD_createDCtx: out of memory");
+    /* The common case (one frame with its size, as librdkafka and our
+     * encoder write it): decode straight into place, no window buffer and
+     * no extra copy. The output capacity is exactly the declared size. */
+    if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != ZSTD_CONTENTSIZE_ERROR &&
+        ZSTD_findFrameCompressedSize(in, in_len) == in_len) {
+        size_t n = ZSTD_decompressDCtx(dctx, s->out->data + s->out->len, (size_t)fcs, in, in_len);
+
+        if (!ZSTD_isError(n) && n == fcs)
+            s->out->len += n;
+        else
+            rc = SL_EPROTO;
+        ZSTD_freeDCtx(dctx);
+        return rc;
+    }
     if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax,
                                             zstd_window_log_max(sink_budget(s))))) {
         ZSTD_freeDCtx(dctx);

@@ -537,3 +537,28 @@ SL_TEST(compress_lz4_legacy_header_checksum_fixed_up)
     sl_buf_deinit(&c);
     sl_buf_deinit(&out);
 }
+
+SL_TEST(compress_concatenated_lz4_and_zstd_frames)
+{
+    /* Two frames back to back decode to both payloads (zstd then takes the
+     * streaming path rather than the single-frame one). */
+    sl_codec_t codecs[] = {SL_CODEC_LZ4, SL_CODEC_ZSTD};
+    const char *a = "first frame first frame", *b = "second frame";
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(codecs); i++) {
+        sl_buf_t c = SL_BUF_INIT, out = SL_BUF_INIT;
+
+        SL_CHECK_OK(
+            sl_compress(codecs[i], SL_COMPRESS_LEVEL_DEFAULT, (const uint8_t *)a, strlen(a), &c));
+        SL_CHECK_OK(
+            sl_compress(codecs[i], SL_COMPRESS_LEVEL_DEFAULT, (const uint8_t *)b, strlen(b), &c));
+        SL_CHECK_OK(sl_decompress(codecs[i], c.data, c.len, &out, 100));
+        SL_CHECK_EQ(out.len, strlen(a) + strlen(b));
+        SL_CHECK_MEM(out.data, a, strlen(a));
+        SL_CHECK_MEM(out.data + strlen(a), b, strlen(b));
+        sl_buf_reset(&out);
+        SL_CHECK_EQ(sl_decompress(codecs[i], c.data, c.len, &out, strlen(a) + 3), SL_ETOOBIG);
+        sl_buf_deinit(&c);
+        sl_buf_deinit(&out);
+    }
+}
