@@ -11,6 +11,7 @@
 #ifndef SL_LOG_LOG_INT_H
 #define SL_LOG_LOG_INT_H
 
+#include "base/buf.h"
 #include "log/log.h"
 #include "proto/record.h"
 
@@ -59,6 +60,9 @@ typedef struct sl_idx {
     uint32_t entries;
     uint32_t max_entries;
     uint32_t entry_size;
+    bool dirty; /* changed since the last sync (clean close syncs only these) */
+    bool building; /* recovery: entries collect in `build`, no file yet */
+    sl_buf_t build;
 } sl_idx_t;
 
 /* Creates an empty index at path (truncating any old one), preallocated to
@@ -71,6 +75,14 @@ SL_MUST_CHECK int sl_idx_create(sl_idx_t *ix, const char *path, uint32_t entry_s
 SL_MUST_CHECK int sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size,
                               int64_t max_bytes, bool writable);
 SL_MUST_CHECK int sl_idx_append(sl_idx_t *ix, const uint8_t *entry);
+/* Recovery: collect entries in memory, then write the file only if it
+ * differs from what is on disk (a rebuild of an intact log rewrites
+ * nothing). Writable: the active segment's index, preallocated. */
+void sl_idx_begin_build(sl_idx_t *ix, uint32_t entry_size, int64_t max_bytes);
+SL_MUST_CHECK int sl_idx_finish_build(sl_idx_t *ix, const char *path, int64_t max_bytes,
+                                      bool writable);
+/* Extends a trimmed index again so the segment can take appends. */
+SL_MUST_CHECK int sl_idx_make_writable(sl_idx_t *ix, int64_t max_bytes);
 /* Cuts the file to the used size (roll, close). */
 SL_MUST_CHECK int sl_idx_trim(sl_idx_t *ix);
 SL_MUST_CHECK int sl_idx_sync(sl_idx_t *ix);
@@ -127,6 +139,11 @@ SL_MUST_CHECK int sl_seg_index_batch(sl_seg_t *seg, const sl_batch_hdr_t *h, int
                                      int64_t interval);
 /* Makes the segment inactive: final time index entry, indexes trimmed. */
 SL_MUST_CHECK int sl_seg_seal(sl_seg_t *seg);
+/* Recovery: writes the indexes built in memory (see sl_idx_finish_build);
+ * an inactive segment gets its final time entry and is sealed. */
+SL_MUST_CHECK int sl_seg_commit_indexes(sl_seg_t *seg, int64_t max_bytes, bool active);
+/* Makes a sealed segment the active one again (its successors were cut). */
+SL_MUST_CHECK int sl_seg_reopen_active(sl_seg_t *seg, int64_t max_bytes);
 /* Renames the files to *.deleted (the segment must be out of the list). */
 SL_MUST_CHECK int sl_seg_mark_deleted(sl_seg_t *seg);
 /* Cuts the .log to size bytes (recovery). */
@@ -227,6 +244,8 @@ SL_MUST_CHECK int sl_plog_close_clean(sl_plog_t *pl);
 /* Epoch cache file (background write). */
 void sl_plog_write_epochs(sl_plog_t *pl);
 SL_MUST_CHECK int sl_plog_read_epochs(sl_plog_t *pl);
+/* After loading: drops epochs past the LEO, before the log start. */
+void sl_plog_trim_epochs_loaded(sl_plog_t *pl);
 
 /* ---- checkpoint files (ckpt.c) ----------------------------------------- */
 
