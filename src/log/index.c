@@ -115,8 +115,7 @@ fail:
 }
 
 int
-sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_bytes,
-            bool writable)
+sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_bytes, bool writable)
 {
     struct stat st;
     int rc;
@@ -194,8 +193,8 @@ idx_same(const char *path, const sl_buf_t *want)
         return false;
     if (fstat(fd, &st) == 0 && (size_t)st.st_size == want->len) {
         have = sl_xmalloc(want->len + 1);
-        same = pread(fd, have, want->len, 0) == (ssize_t)want->len &&
-               memcmp(have, want->data, want->len) == 0;
+        same = want->len == 0 || (pread(fd, have, want->len, 0) == (ssize_t)want->len &&
+                                  memcmp(have, want->data, want->len) == 0);
         free(have);
     }
     close(fd);

@@ -60,7 +60,7 @@ typedef struct sl_idx {
     uint32_t entries;
     uint32_t max_entries;
     uint32_t entry_size;
-    bool dirty; /* changed since the last sync (clean close syncs only these) */
+    bool dirty;    /* changed since the last sync (clean close syncs only these) */
     bool building; /* recovery: entries collect in `build`, no file yet */
     sl_buf_t build;
 } sl_idx_t;
@@ -109,15 +109,15 @@ struct sl_seg {
     int fd;
     int refs;
     sl_idx_t oidx, tidx;
-    int64_t max_ts;        /* largest batch maxTimestamp, -1 if none */
-    int64_t max_ts_offset; /* last offset of the batch that holds it */
-    int64_t first_ts;      /* maxTimestamp of the first batch (segment.ms), -1 */
-    int64_t created_ms;    /* wall clock of creation or load (segment.ms, retention) */
-    int64_t since_index;   /* bytes appended since the last index entry */
-    int64_t verified;      /* bytes [0, verified) have been CRC checked */
+    int64_t max_ts;           /* largest batch maxTimestamp, -1 if none */
+    int64_t max_ts_offset;    /* last offset of the batch that holds it */
+    int64_t first_ts;         /* maxTimestamp of the first batch (segment.ms), -1 */
+    int64_t created_ms;       /* wall clock of creation or load (segment.ms, retention) */
+    int64_t since_index;      /* bytes appended since the last index entry */
+    int64_t verified;         /* bytes [0, verified) have been CRC checked */
     int64_t vr_start, vr_end; /* one more verified range (lazy read checks) */
-    bool sealed;           /* not the active segment: indexes trimmed */
-    bool deleted;          /* files renamed to *.deleted, unlink when freed */
+    bool sealed;              /* not the active segment: indexes trimmed */
+    bool deleted;             /* files renamed to *.deleted, unlink when freed */
     char *dir;
     sl_log_mgr_t *mgr; /* janitor for the final close; NULL: close inline */
 };
@@ -182,8 +182,8 @@ SL_MUST_CHECK int sl_seg_fit(sl_seg_t *seg, int64_t from, int64_t limit, int64_t
                              int64_t *next);
 /* First batch with maxTimestamp >= ts that ends at or after min_offset: its
  * base offset and maxTimestamp. SL_ENOENT if none. */
-SL_MUST_CHECK int sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset,
-                                   int64_t *offset, int64_t *found);
+SL_MUST_CHECK int sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset, int64_t *offset,
+                                   int64_t *found);
 /* Largest maxTimestamp of the batches from the one holding `from` on, and
  * the last offset of the first batch that has it (ts -1 if none). */
 SL_MUST_CHECK int sl_seg_max_ts_from(sl_seg_t *seg, int64_t from, int64_t *ts, int64_t *offset);
@@ -230,8 +230,8 @@ struct sl_plog {
 SL_MUST_CHECK int sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic,
                                int32_t partition, const sl_log_cfg_t *cfg, bool clean,
                                int64_t recovery_point, int64_t log_start, sl_plog_t **out);
-sl_plog_t *sl_plog_new(sl_log_mgr_t *mgr, const char *dir, const char *topic,
-                       int32_t partition, const sl_log_cfg_t *cfg);
+sl_plog_t *sl_plog_new(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t partition,
+                       const sl_log_cfg_t *cfg);
 void sl_plog_unref(sl_plog_t *pl);
 void sl_plog_set_offline(sl_plog_t *pl, int rc, const char *why);
 void sl_plog_push_seg(sl_plog_t *pl, sl_seg_t *seg);

@@ -144,8 +144,9 @@ static void
 drop_head(sl_plog_t *pl, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": removing segment %" PRId64 " (deleted before the stop)",
-                pl->topic, pl->partition, pl->segs[i]->base);
+        sl_warn(SL_LOG_COMP,
+                "%s-%" PRId32 ": removing segment %" PRId64 " (deleted before the stop)", pl->topic,
+                pl->partition, pl->segs[i]->base);
         remove_seg_files(pl->dir, pl->segs[i]->base);
         sl_seg_unref(pl->segs[i]);
     }
@@ -238,8 +239,8 @@ corrupt_below(sl_plog_t *pl, const sl_seg_t *seg, int64_t rp, const char *what)
 {
     char why[256];
 
-    snprintf(why, sizeof(why), "%s in segment %" PRId64 " below the recovery point %" PRId64,
-             what, seg->base, rp);
+    snprintf(why, sizeof(why), "%s in segment %" PRId64 " below the recovery point %" PRId64, what,
+             seg->base, rp);
     sl_plog_set_offline(pl, SL_ECORRUPT, why);
     return SL_ECORRUPT;
 }
@@ -282,7 +283,8 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
         if (rc != SL_OK)
             return rc;
         if (tear >= 0) {
-            sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64
+            sl_warn(SL_LOG_COMP,
+                    "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64
                     " (torn or invalid batch after offset %" PRId64 ")",
                     pl->topic, pl->partition, seg->base, tear, seg->next_offset - 1);
             if ((rc = sl_seg_truncate(seg, tear)) != SL_OK)
@@ -510,8 +512,8 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     *out = pl;
     /* Read first: recovery checks batch epochs against it. */
     if (sl_plog_read_epochs(pl) != SL_OK)
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored",
-                topic, partition);
+        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored", topic,
+                partition);
     if ((rc = open_segments(pl, log_start)) != SL_OK)
         goto fail;
     if ((rc = load_state(pl, clean, recovery_point < 0 ? 0 : recovery_point)) != SL_OK)

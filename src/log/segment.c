@@ -558,8 +558,7 @@ sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset, int64_t *offset,
     if ((i = sl_idx_find_time(&seg->tidx, ts)) >= 0)
         from = seg->base + sl_be32(sl_idx_entry(&seg->tidx, (uint32_t)i) + 8);
     from = SL_MAX(from, min_offset);
-    if (from > seg->base &&
-        (i = sl_idx_find_offset(&seg->oidx, (uint32_t)(from - seg->base))) >= 0)
+    if (from > seg->base && (i = sl_idx_find_offset(&seg->oidx, (uint32_t)(from - seg->base))) >= 0)
         start = sl_be32(sl_idx_entry(&seg->oidx, (uint32_t)i) + 4);
     sl_seg_scan_init(&sc, seg->fd, start, seg->size);
     while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {

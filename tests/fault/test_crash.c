@@ -336,7 +336,7 @@ list_segs(segf_t *out, size_t cap)
         return 0;
     while ((de = readdir(d)) != NULL) {
         struct stat st;
-        char path[4300];
+        char path[4200 + 256 + 2];
 
         if (strlen(de->d_name) != 24 || strcmp(de->d_name + 20, ".log") != 0)
             continue;
@@ -389,8 +389,7 @@ find_pos(const segf_t *s, int64_t target)
 static char damage_log[8192];
 static size_t damage_len;
 
-static void
-dlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void dlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 dlog(const char *fmt, ...)
 {
@@ -398,7 +397,8 @@ dlog(const char *fmt, ...)
 
     va_start(ap, fmt);
     if (damage_len < sizeof(damage_log) - 1)
-        damage_len += (size_t)vsnprintf(damage_log + damage_len, sizeof(damage_log) - damage_len, fmt, ap);
+        damage_len +=
+            (size_t)vsnprintf(damage_log + damage_len, sizeof(damage_log) - damage_len, fmt, ap);
     va_end(ap);
 }
 
@@ -421,7 +421,8 @@ scribble(const char *path, int64_t from, int64_t to)
         for (size_t k = 0; k < n; k++)
             junk[k] = (uint8_t)sl_test_rand();
         SL_CHECK(pwrite(fd, junk, SL_MIN(n, (size_t)(to - at)), at) >= 0);
-        dlog("scribble %s @%" PRId64 " n=%zu\n", strrchr(path, '/') + 1, at, SL_MIN(n, (size_t)(to - at)));
+        dlog("scribble %s @%" PRId64 " n=%zu\n", strrchr(path, '/') + 1, at,
+             SL_MIN(n, (size_t)(to - at)));
     }
     close(fd);
 }
@@ -490,7 +491,8 @@ power_cut(const run_t *r)
             break;
     }
     SL_CHECK(i < n); /* the durable point must be on disk */
-    dlog("durable %" PRId64 " in seg %" PRId64 " at %" PRId64 " (size %" PRId64 ")\n", durable, segs[i].base, pos, segs[i].size);
+    dlog("durable %" PRId64 " in seg %" PRId64 " at %" PRId64 " (size %" PRId64 ")\n", durable,
+         segs[i].base, pos, segs[i].size);
     damage_tail(&segs[i], pos);
     for (size_t k = i + 1; k < n; k++) {
         uint64_t what = rnd(4);
