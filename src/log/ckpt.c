@@ -192,8 +192,8 @@ sl_ckpt_format_epochs(const sl_epoch_entry_t *e, size_t n, size_t *len)
 
     for (size_t i = 0; i <= n; i++) {
         int k = i == 0 ? snprintf(line, sizeof(line), "0\n%zu\n", n)
-                       : snprintf(line, sizeof(line), "%" PRId32 " %" PRId64 "\n",
-                                  e[i - 1].epoch, e[i - 1].start_offset);
+                       : snprintf(line, sizeof(line), "%" PRId32 " %" PRId64 "\n", e[i - 1].epoch,
+                                  e[i - 1].start_offset);
 
         sl_buf_append(&b, line, (size_t)k);
     }
@@ -218,8 +218,8 @@ sl_ckpt_read_epochs(const char *path, sl_epoch_entry_t **e, size_t *n)
         char *s2 = NULL, *ep = strtok_r(line, " ", &s2), *off = strtok_r(NULL, " ", &s2);
         int64_t epoch, start;
 
-        if (!parse_i64(ep, &epoch) || !parse_i64(off, &start) || epoch < 0 ||
-            epoch > INT32_MAX || strtok_r(NULL, " ", &s2) != NULL) {
+        if (!parse_i64(ep, &epoch) || !parse_i64(off, &start) || epoch < 0 || epoch > INT32_MAX ||
+            strtok_r(NULL, " ", &s2) != NULL) {
             rc = SL_ECORRUPT;
             goto out;
         }

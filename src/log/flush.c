@@ -91,6 +91,9 @@ flush_done(sl_bg_job_t *job)
     sl_log_mgr_t *mgr = pl->mgr;
 
     pl->flush_inflight = false;
+    /* Something that had to be durable first (the epoch file) failed. */
+    if (job->rc == SL_OK && pl->offline_rc != SL_OK)
+        job->rc = SL_EIO;
     if (job->rc == SL_OK) {
         pl->durable = SL_MAX(pl->durable, fj->target);
         if (pl->durable >= pl->leo)

@@ -35,6 +35,9 @@ idx_reset(sl_idx_t *ix, uint32_t entry_size)
     ix->entries = 0;
     ix->max_entries = 0;
     ix->entry_size = entry_size;
+    ix->dirty = false;
+    ix->building = false;
+    memset(&ix->build, 0, sizeof(ix->build));
 }
 
 static uint32_t
@@ -89,6 +92,12 @@ sl_idx_create(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_b
 
     idx_reset(ix, entry_size);
     ix->max_entries = idx_max_entries(entry_size, max_bytes);
+    /* Unlink rather than O_TRUNC: ext4 flushes a file truncated to zero
+     * and rewritten (auto_da_alloc), which made rebuilds crawl. */
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rc = sl_log_errno(errno);
+        goto fail;
+    }
     if ((rc = idx_open_fd(ix, path, O_RDWR | O_CREAT | O_TRUNC)) != SL_OK)
         goto fail;
     if (ftruncate(ix->fd, (off_t)ix->max_entries * entry_size) != 0) {
@@ -97,6 +106,7 @@ sl_idx_create(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_b
     }
     if ((rc = idx_map(ix, (size_t)ix->max_entries * entry_size)) != SL_OK)
         goto fail;
+    ix->dirty = true;
     return SL_OK;
 
 fail:
@@ -105,8 +115,7 @@ fail:
 }
 
 int
-sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_bytes,
-            bool writable)
+sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_bytes, bool writable)
 {
     struct stat st;
     int rc;
@@ -147,13 +156,117 @@ sl_idx_append(sl_idx_t *ix, const uint8_t *entry)
     ssize_t n;
 
     SL_ASSERT(ix->entries < ix->max_entries);
+    if (ix->building) {
+        sl_buf_append(&ix->build, entry, ix->entry_size);
+        ix->entries++;
+        return SL_OK;
+    }
     if (sl_fault("log.index.write"))
         return SL_EIO;
     n = pwrite(ix->fd, entry, ix->entry_size, at);
     if (n != (ssize_t)ix->entry_size)
         return n < 0 ? sl_log_errno(errno) : SL_EIO;
     ix->entries++;
+    ix->dirty = true;
     return SL_OK;
+}
+
+void
+sl_idx_begin_build(sl_idx_t *ix, uint32_t entry_size, int64_t max_bytes)
+{
+    sl_idx_close(ix);
+    idx_reset(ix, entry_size);
+    ix->max_entries = idx_max_entries(entry_size, max_bytes);
+    ix->building = true;
+}
+
+/* True when the file at path holds exactly `want`. */
+static bool
+idx_same(const char *path, const sl_buf_t *want)
+{
+    struct stat st;
+    uint8_t *have;
+    bool same = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size == want->len) {
+        have = sl_xmalloc(want->len + 1);
+        same = want->len == 0 || (pread(fd, have, want->len, 0) == (ssize_t)want->len &&
+                                  memcmp(have, want->data, want->len) == 0);
+        free(have);
+    }
+    close(fd);
+    return same;
+}
+
+static int
+idx_write_all(int fd, const uint8_t *p, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pwrite(fd, p + done, len - done, (off_t)done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? sl_log_errno(errno) : SL_EIO;
+        done += (size_t)n;
+    }
+    return SL_OK;
+}
+
+int
+sl_idx_finish_build(sl_idx_t *ix, const char *path, int64_t max_bytes, bool writable)
+{
+    sl_buf_t b = ix->build;
+    uint32_t n = ix->entries, es = ix->entry_size;
+    int rc;
+
+    memset(&ix->build, 0, sizeof(ix->build));
+    ix->building = false;
+    if (!writable && idx_same(path, &b)) {
+        rc = sl_idx_load(ix, path, es, max_bytes, false);
+        goto out;
+    }
+    if (writable) {
+        rc = sl_idx_create(ix, path, es, max_bytes);
+    } else {
+        /* exactly the entries, like a trimmed index */
+        idx_reset(ix, es);
+        if (unlink(path) != 0 && errno != ENOENT)
+            rc = sl_log_errno(errno);
+        else
+            rc = idx_open_fd(ix, path, O_RDWR | O_CREAT | O_TRUNC);
+    }
+    if (rc == SL_OK)
+        rc = idx_write_all(ix->fd, b.data, b.len);
+    if (rc == SL_OK && !writable)
+        rc = idx_map(ix, b.len);
+    ix->entries = n;
+    if (!writable)
+        ix->max_entries = n;
+    ix->dirty = true;
+out:
+    sl_buf_deinit(&b);
+    return rc;
+}
+
+int
+sl_idx_make_writable(sl_idx_t *ix, int64_t max_bytes)
+{
+    uint32_t max = idx_max_entries(ix->entry_size, max_bytes);
+
+    if (max < ix->entries)
+        max = ix->entries;
+    if (ftruncate(ix->fd, (off_t)max * ix->entry_size) != 0)
+        return sl_log_errno(errno);
+    idx_unmap(ix);
+    ix->max_entries = max;
+    ix->dirty = true;
+    return idx_map(ix, (size_t)max * ix->entry_size);
 }
 
 int
@@ -165,6 +278,7 @@ sl_idx_trim(sl_idx_t *ix)
         return SL_OK;
     if (ftruncate(ix->fd, (off_t)used) != 0)
         return sl_log_errno(errno);
+    ix->dirty = true;
     /* Pages past the new end would SIGBUS if touched: map only what exists. */
     idx_unmap(ix);
     ix->max_entries = ix->entries;
@@ -174,16 +288,21 @@ sl_idx_trim(sl_idx_t *ix)
 int
 sl_idx_sync(sl_idx_t *ix)
 {
-    if (ix->fd < 0)
+    if (ix->fd < 0 || !ix->dirty)
         return SL_OK;
     if (sl_fault("log.fsync"))
         return SL_EIO;
-    return fsync(ix->fd) == 0 ? SL_OK : sl_log_errno(errno);
+    if (fsync(ix->fd) != 0)
+        return sl_log_errno(errno);
+    ix->dirty = false;
+    return SL_OK;
 }
 
 void
 sl_idx_close(sl_idx_t *ix)
 {
+    sl_buf_deinit(&ix->build);
+    ix->building = false;
     idx_unmap(ix);
     if (ix->fd >= 0)
         close(ix->fd);
@@ -193,6 +312,10 @@ sl_idx_close(sl_idx_t *ix)
 const uint8_t *
 sl_idx_entry(const sl_idx_t *ix, uint32_t i)
 {
+    if (ix->building) {
+        SL_ASSERT(i < ix->entries);
+        return ix->build.data + (size_t)i * ix->entry_size;
+    }
     SL_ASSERT(i < ix->entries && (size_t)(i + 1) * ix->entry_size <= ix->map_len);
     return ix->map + (size_t)i * ix->entry_size;
 }

@@ -71,9 +71,9 @@ typedef struct sl_log_mgr_opts {
     sl_log_durable_fn *durable_fn; /* may be NULL: poll sl_plog_durable_offset */
     void *durable_arg;
     sl_log_hw_mode_t hw_mode;
-    bool verify_on_read;                  /* lazy CRC check of data not verified since open */
-    int64_t checkpoint_interval_ms;       /* log.flush.offset.checkpoint.interval.ms, 60000 */
-    int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms, 300000 */
+    bool verify_on_read;                 /* lazy CRC check of data not verified since open */
+    int64_t checkpoint_interval_ms;      /* log.flush.offset.checkpoint.interval.ms, 60000 */
+    int64_t retention_check_interval_ms; /* log.retention.check.interval.ms, 300000 */
 } sl_log_mgr_opts_t;
 
 void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);

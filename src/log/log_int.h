@@ -11,6 +11,7 @@
 #ifndef SL_LOG_LOG_INT_H
 #define SL_LOG_LOG_INT_H
 
+#include "base/buf.h"
 #include "log/log.h"
 #include "proto/record.h"
 
@@ -59,6 +60,9 @@ typedef struct sl_idx {
     uint32_t entries;
     uint32_t max_entries;
     uint32_t entry_size;
+    bool dirty;    /* changed since the last sync (clean close syncs only these) */
+    bool building; /* recovery: entries collect in `build`, no file yet */
+    sl_buf_t build;
 } sl_idx_t;
 
 /* Creates an empty index at path (truncating any old one), preallocated to
@@ -71,6 +75,14 @@ SL_MUST_CHECK int sl_idx_create(sl_idx_t *ix, const char *path, uint32_t entry_s
 SL_MUST_CHECK int sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size,
                               int64_t max_bytes, bool writable);
 SL_MUST_CHECK int sl_idx_append(sl_idx_t *ix, const uint8_t *entry);
+/* Recovery: collect entries in memory, then write the file only if it
+ * differs from what is on disk (a rebuild of an intact log rewrites
+ * nothing). Writable: the active segment's index, preallocated. */
+void sl_idx_begin_build(sl_idx_t *ix, uint32_t entry_size, int64_t max_bytes);
+SL_MUST_CHECK int sl_idx_finish_build(sl_idx_t *ix, const char *path, int64_t max_bytes,
+                                      bool writable);
+/* Extends a trimmed index again so the segment can take appends. */
+SL_MUST_CHECK int sl_idx_make_writable(sl_idx_t *ix, int64_t max_bytes);
 /* Cuts the file to the used size (roll, close). */
 SL_MUST_CHECK int sl_idx_trim(sl_idx_t *ix);
 SL_MUST_CHECK int sl_idx_sync(sl_idx_t *ix);
@@ -97,15 +109,15 @@ struct sl_seg {
     int fd;
     int refs;
     sl_idx_t oidx, tidx;
-    int64_t max_ts;        /* largest batch maxTimestamp, -1 if none */
-    int64_t max_ts_offset; /* last offset of the batch that holds it */
-    int64_t first_ts;      /* maxTimestamp of the first batch (segment.ms), -1 */
-    int64_t created_ms;    /* wall clock of creation or load (segment.ms, retention) */
-    int64_t since_index;   /* bytes appended since the last index entry */
-    int64_t verified;      /* bytes [0, verified) have been CRC checked */
+    int64_t max_ts;           /* largest batch maxTimestamp, -1 if none */
+    int64_t max_ts_offset;    /* last offset of the batch that holds it */
+    int64_t first_ts;         /* maxTimestamp of the first batch (segment.ms), -1 */
+    int64_t created_ms;       /* wall clock of creation or load (segment.ms, retention) */
+    int64_t since_index;      /* bytes appended since the last index entry */
+    int64_t verified;         /* bytes [0, verified) have been CRC checked */
     int64_t vr_start, vr_end; /* one more verified range (lazy read checks) */
-    bool sealed;           /* not the active segment: indexes trimmed */
-    bool deleted;          /* files renamed to *.deleted, unlink when freed */
+    bool sealed;              /* not the active segment: indexes trimmed */
+    bool deleted;             /* files renamed to *.deleted, unlink when freed */
     char *dir;
     sl_log_mgr_t *mgr; /* janitor for the final close; NULL: close inline */
 };
@@ -127,6 +139,11 @@ SL_MUST_CHECK int sl_seg_index_batch(sl_seg_t *seg, const sl_batch_hdr_t *h, int
                                      int64_t interval);
 /* Makes the segment inactive: final time index entry, indexes trimmed. */
 SL_MUST_CHECK int sl_seg_seal(sl_seg_t *seg);
+/* Recovery: writes the indexes built in memory (see sl_idx_finish_build);
+ * an inactive segment gets its final time entry and is sealed. */
+SL_MUST_CHECK int sl_seg_commit_indexes(sl_seg_t *seg, int64_t max_bytes, bool active);
+/* Makes a sealed segment the active one again (its successors were cut). */
+SL_MUST_CHECK int sl_seg_reopen_active(sl_seg_t *seg, int64_t max_bytes);
 /* Renames the files to *.deleted (the segment must be out of the list). */
 SL_MUST_CHECK int sl_seg_mark_deleted(sl_seg_t *seg);
 /* Cuts the .log to size bytes (recovery). */
@@ -165,8 +182,8 @@ SL_MUST_CHECK int sl_seg_fit(sl_seg_t *seg, int64_t from, int64_t limit, int64_t
                              int64_t *next);
 /* First batch with maxTimestamp >= ts that ends at or after min_offset: its
  * base offset and maxTimestamp. SL_ENOENT if none. */
-SL_MUST_CHECK int sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset,
-                                   int64_t *offset, int64_t *found);
+SL_MUST_CHECK int sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset, int64_t *offset,
+                                   int64_t *found);
 /* Largest maxTimestamp of the batches from the one holding `from` on, and
  * the last offset of the first batch that has it (ts -1 if none). */
 SL_MUST_CHECK int sl_seg_max_ts_from(sl_seg_t *seg, int64_t from, int64_t *ts, int64_t *offset);
@@ -213,8 +230,8 @@ struct sl_plog {
 SL_MUST_CHECK int sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic,
                                int32_t partition, const sl_log_cfg_t *cfg, bool clean,
                                int64_t recovery_point, int64_t log_start, sl_plog_t **out);
-sl_plog_t *sl_plog_new(sl_log_mgr_t *mgr, const char *dir, const char *topic,
-                       int32_t partition, const sl_log_cfg_t *cfg);
+sl_plog_t *sl_plog_new(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t partition,
+                       const sl_log_cfg_t *cfg);
 void sl_plog_unref(sl_plog_t *pl);
 void sl_plog_set_offline(sl_plog_t *pl, int rc, const char *why);
 void sl_plog_push_seg(sl_plog_t *pl, sl_seg_t *seg);
@@ -227,6 +244,8 @@ SL_MUST_CHECK int sl_plog_close_clean(sl_plog_t *pl);
 /* Epoch cache file (background write). */
 void sl_plog_write_epochs(sl_plog_t *pl);
 SL_MUST_CHECK int sl_plog_read_epochs(sl_plog_t *pl);
+/* After loading: drops epochs past the LEO, before the log start. */
+void sl_plog_trim_epochs_loaded(sl_plog_t *pl);
 
 /* ---- checkpoint files (ckpt.c) ----------------------------------------- */
 

@@ -317,8 +317,7 @@ valid_topic(const char *topic)
 }
 
 static void
-load_one(sl_log_mgr_t *mgr, const char *name, bool clean, const sl_ckpt_t *rp,
-         const sl_ckpt_t *ls)
+load_one(sl_log_mgr_t *mgr, const char *name, bool clean, const sl_ckpt_t *rp, const sl_ckpt_t *ls)
 {
     char topic[256], path[PATH_MAX];
     int32_t part;
@@ -383,8 +382,8 @@ sl_log_mgr_get(sl_log_mgr_t *mgr, const char *topic, int32_t partition)
 }
 
 int
-sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_t partition,
-                  const sl_log_cfg_t *cfg, sl_plog_t **out)
+sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_t partition, const sl_log_cfg_t *cfg,
+                  sl_plog_t **out)
 {
     char path[PATH_MAX];
     sl_plog_t *pl = sl_log_mgr_get(mgr, topic, partition);

@@ -85,8 +85,8 @@ sl_plog_set_offline(sl_plog_t *pl, int rc, const char *why)
     if (pl->offline_rc != SL_OK)
         return;
     pl->offline_rc = SL_EOFFLINE;
-    sl_error(SL_LOG_COMP, "partition %s-%" PRId32 " is offline: %s (%s)", pl->topic,
-             pl->partition, why, sl_strerror(rc));
+    sl_error(SL_LOG_COMP, "partition %s-%" PRId32 " is offline: %s (%s)", pl->topic, pl->partition,
+             why, sl_strerror(rc));
 }
 
 void
@@ -407,14 +407,14 @@ sl_log_region_release(sl_log_region_t *r)
 static int
 read_fail(sl_plog_t *pl, int rc)
 {
-    sl_plog_set_offline(pl, rc, rc == SL_ECORRUPT ? "corrupt batch found while reading"
-                                                  : "read failed");
+    sl_plog_set_offline(pl, rc,
+                        rc == SL_ECORRUPT ? "corrupt batch found while reading" : "read failed");
     return SL_EOFFLINE;
 }
 
 int
-sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bound,
-             bool min_one, sl_log_region_t *out)
+sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bound, bool min_one,
+             sl_log_region_t *out)
 {
     sl_seg_hit_t first, ub;
     int64_t limit, end, next;

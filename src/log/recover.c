@@ -144,8 +144,9 @@ static void
 drop_head(sl_plog_t *pl, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": removing segment %" PRId64 " (deleted before the stop)",
-                pl->topic, pl->partition, pl->segs[i]->base);
+        sl_warn(SL_LOG_COMP,
+                "%s-%" PRId32 ": removing segment %" PRId64 " (deleted before the stop)", pl->topic,
+                pl->partition, pl->segs[i]->base);
         remove_seg_files(pl->dir, pl->segs[i]->base);
         sl_seg_unref(pl->segs[i]);
     }
@@ -158,26 +159,36 @@ drop_head(sl_plog_t *pl, size_t count)
  * Unclean path: rebuild while walking
  * ====================================================================== */
 
-static int
-create_indexes(const sl_plog_t *pl, sl_seg_t *seg)
+static void
+begin_indexes(const sl_plog_t *pl, sl_seg_t *seg)
 {
-    char path[PATH_MAX];
-    int rc;
+    sl_idx_begin_build(&seg->oidx, SL_IDX_OFFSET_ENTRY, pl->cfg.segment_index_bytes);
+    sl_idx_begin_build(&seg->tidx, SL_IDX_TIME_ENTRY, pl->cfg.segment_index_bytes);
+}
 
-    sl_idx_close(&seg->oidx);
-    sl_idx_close(&seg->tidx);
-    sl_seg_path(path, sizeof(path), pl->dir, seg->base, ".index");
-    rc = sl_idx_create(&seg->oidx, path, SL_IDX_OFFSET_ENTRY, pl->cfg.segment_index_bytes);
-    if (rc != SL_OK)
-        return rc;
-    sl_seg_path(path, sizeof(path), pl->dir, seg->base, ".timeindex");
-    return sl_idx_create(&seg->tidx, path, SL_IDX_TIME_ENTRY, pl->cfg.segment_index_bytes);
+/* partitionLeaderEpoch is outside the CRC: the one header field besides
+ * baseOffset that a stray write could change unnoticed. Every batch carries
+ * the epoch of the leader-epoch-checkpoint entry that covers its offset (the
+ * file is written before any flush that could acknowledge a batch of a new
+ * epoch, see sl_plog_write_epochs). Before the first entry (or with none)
+ * epochs can only be older ones, never going down. */
+static bool
+epoch_follows(const sl_plog_t *pl, int32_t prev, const sl_batch_hdr_t *h)
+{
+    size_t i = pl->nepochs;
+
+    while (i > 0 && pl->epochs[i - 1].start_offset > h->base_offset)
+        i--;
+    if (i > 0)
+        return h->leader_epoch == pl->epochs[i - 1].epoch;
+    return h->leader_epoch >= prev &&
+           h->leader_epoch <= (pl->nepochs > 0 ? pl->epochs[0].epoch : 0);
 }
 
 /* Walks one segment: headers below rp, CRCs from rp on. *tear gets the
  * position of the first bad batch at or past rp (-1 if none). */
 static int
-walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int64_t *tear)
+walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *tear)
 {
     sl_seg_scan_t sc;
     sl_batch_hdr_t h;
@@ -190,8 +201,7 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int64_t *tear)
     seg->max_ts_offset = seg->base;
     seg->since_index = seg->verified = seg->vr_start = seg->vr_end = 0;
     seg->sealed = false;
-    if ((rc = create_indexes(pl, seg)) != SL_OK)
-        return rc;
+    begin_indexes(pl, seg);
     sl_seg_scan_init(&sc, seg->fd, 0, seg->size);
     for (;;) {
         bool check = seg->next_offset >= rp;
@@ -199,8 +209,10 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int64_t *tear)
         if (check && crc_from_pos < 0)
             crc_from_pos = sc.pos;
         rc = sl_seg_scan_next(&sc, check, &h, &bpos);
-        if (rc == SL_OK && h.base_offset != seg->next_offset)
+        if (rc == SL_OK && (h.base_offset != seg->next_offset || !epoch_follows(pl, *epoch, &h))) {
+            sc.pos = bpos; /* the tear is at this batch, not after it */
             rc = SL_ECORRUPT;
+        }
         if (rc == SL_ENOENT || (rc == SL_ECORRUPT && check)) {
             if (rc == SL_ECORRUPT)
                 *tear = sc.pos;
@@ -211,6 +223,7 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int64_t *tear)
             break;
         if ((rc = sl_seg_index_batch(seg, &h, bpos, pl->cfg.index_interval_bytes)) != SL_OK)
             break;
+        *epoch = h.leader_epoch;
     }
     sl_seg_scan_deinit(&sc);
     /* What was CRC-checked here needs no lazy check on read. */
@@ -226,8 +239,8 @@ corrupt_below(sl_plog_t *pl, const sl_seg_t *seg, int64_t rp, const char *what)
 {
     char why[256];
 
-    snprintf(why, sizeof(why), "%s in segment %" PRId64 " below the recovery point %" PRId64,
-             what, seg->base, rp);
+    snprintf(why, sizeof(why), "%s in segment %" PRId64 " below the recovery point %" PRId64, what,
+             seg->base, rp);
     sl_plog_set_offline(pl, SL_ECORRUPT, why);
     return SL_ECORRUPT;
 }
@@ -255,6 +268,7 @@ static int
 recover_unclean(sl_plog_t *pl, int64_t rp)
 {
     size_t i = 0;
+    int32_t epoch = -1;
     int rc;
 
     while (i < pl->nsegs) {
@@ -262,10 +276,15 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
         int64_t tear;
         bool restart;
 
-        if ((rc = walk_segment(pl, seg, rp, &tear)) != SL_OK)
+        if ((rc = walk_segment(pl, seg, rp, &epoch, &tear)) != SL_OK)
             return rc == SL_ECORRUPT ? corrupt_below(pl, seg, rp, "invalid batch") : rc;
+        rc = sl_seg_commit_indexes(seg, pl->cfg.segment_index_bytes,
+                                   tear >= 0 || i + 1 == pl->nsegs);
+        if (rc != SL_OK)
+            return rc;
         if (tear >= 0) {
-            sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64
+            sl_warn(SL_LOG_COMP,
+                    "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64
                     " (torn or invalid batch after offset %" PRId64 ")",
                     pl->topic, pl->partition, seg->base, tear, seg->next_offset - 1);
             if ((rc = sl_seg_truncate(seg, tear)) != SL_OK)
@@ -278,6 +297,7 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
                 return rc;
             if (restart) {
                 i = 0;
+                epoch = -1;
                 continue;
             }
         }
@@ -453,19 +473,11 @@ close_segments(sl_plog_t *pl)
     pl->nsegs = 0;
 }
 
-/* Seals all but the last segment; the active one gets writable indexes. */
+/* Cuts and holes can leave a sealed segment last: it becomes active. */
 static int
 finish_segments(sl_plog_t *pl)
 {
-    sl_seg_t *last = pl->segs[pl->nsegs - 1];
-    int rc;
-
-    for (size_t i = 0; i + 1 < pl->nsegs; i++) {
-        if ((rc = sl_seg_seal(pl->segs[i])) != SL_OK)
-            return rc;
-    }
-    last->sealed = false;
-    return SL_OK;
+    return sl_seg_reopen_active(pl->segs[pl->nsegs - 1], pl->cfg.segment_index_bytes);
 }
 
 static int
@@ -498,6 +510,10 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     int rc;
 
     *out = pl;
+    /* Read first: recovery checks batch epochs against it. */
+    if (sl_plog_read_epochs(pl) != SL_OK)
+        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored", topic,
+                partition);
     if ((rc = open_segments(pl, log_start)) != SL_OK)
         goto fail;
     if ((rc = load_state(pl, clean, recovery_point < 0 ? 0 : recovery_point)) != SL_OK)
@@ -506,9 +522,7 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     pl->durable = pl->leo;
     pl->log_start = SL_MIN(SL_MAX(log_start, pl->segs[0]->base), pl->leo);
     pl->hw = mgr != NULL && mgr->opts.hw_mode == SL_LOG_HW_MANUAL ? pl->log_start : pl->leo;
-    if ((rc = sl_plog_read_epochs(pl)) != SL_OK)
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored",
-                topic, partition);
+    sl_plog_trim_epochs_loaded(pl);
     return SL_OK;
 
 fail:

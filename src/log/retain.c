@@ -139,21 +139,50 @@ sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
  * Leader epochs
  * ====================================================================== */
 
+typedef struct epoch_job {
+    sl_bg_job_t job;
+    sl_plog_t *pl;
+    char *data;
+    size_t len;
+} epoch_job_t;
+
+static void
+epoch_run(sl_bg_job_t *job)
+{
+    epoch_job_t *ej = (epoch_job_t *)job;
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", ej->pl->dir);
+    job->rc = sl_ckpt_write_file(path, ej->data, ej->len);
+}
+
+static void
+epoch_done(sl_bg_job_t *job)
+{
+    epoch_job_t *ej = (epoch_job_t *)job;
+
+    /* Recovery trusts this file to check batch epochs: without it, batches
+     * of the new epoch must never be acknowledged. */
+    if (job->rc != SL_OK)
+        sl_plog_set_offline(ej->pl, job->rc, "cannot write leader-epoch-checkpoint");
+    sl_plog_unref(ej->pl);
+    free(ej->data);
+    free(ej);
+}
+
+/* Queued on the flusher, so it is on disk before any later flush
+ * completes (jobs run in order). */
 void
 sl_plog_write_epochs(sl_plog_t *pl)
 {
-    char path[PATH_MAX];
-    size_t len;
-    char *data = sl_ckpt_format_epochs(pl->epochs, pl->nepochs, &len);
+    epoch_job_t *ej = sl_xcalloc(1, sizeof(*ej));
 
-    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", pl->dir);
-    if (pl->mgr != NULL) {
-        sl_log_mgr_write_file(pl->mgr, path, data, len);
-        return;
-    }
-    if (sl_ckpt_write_file(path, data, len) != SL_OK)
-        sl_warn(SL_LOG_COMP, "cannot write %s", path);
-    free(data);
+    ej->job.run = epoch_run;
+    ej->job.done = epoch_done;
+    ej->pl = pl;
+    ej->data = sl_ckpt_format_epochs(pl->epochs, pl->nepochs, &ej->len);
+    pl->refs++;
+    sl_bg_submit(&pl->mgr->flusher, &ej->job);
 }
 
 int
@@ -170,6 +199,14 @@ sl_plog_read_epochs(sl_plog_t *pl)
     if ((rc = sl_ckpt_read_epochs(path, &pl->epochs, &n)) != SL_OK)
         return rc;
     pl->nepochs = n;
+    return SL_OK;
+}
+
+void
+sl_plog_trim_epochs_loaded(sl_plog_t *pl)
+{
+    size_t n = pl->nepochs;
+
     /* Epochs that start past the recovered end describe lost data. An
      * epoch starting exactly at the LEO is kept: a leader elected just
      * before the stop has appended nothing yet. */
@@ -179,7 +216,6 @@ sl_plog_read_epochs(sl_plog_t *pl)
         sl_plog_write_epochs(pl);
     trim_epochs_start(pl);
     pl->leader_epoch = pl->nepochs > 0 ? pl->epochs[pl->nepochs - 1].epoch : 0;
-    return SL_OK;
 }
 
 void

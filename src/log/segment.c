@@ -78,8 +78,14 @@ sl_seg_create(const char *dir, int64_t base, const sl_log_cfg_t *cfg, sl_log_mgr
     char path[PATH_MAX];
     int rc;
 
-    /* O_TRUNC: a file at the LEO's name can only be a leftover of a tail
-     * that recovery or a failed roll cut away. */
+    /* A file at the LEO's name can only be a leftover of a tail that
+     * recovery or a failed roll cut away. Unlinked, not truncated: see
+     * sl_idx_create. */
+    sl_seg_path(path, sizeof(path), dir, base, ".log");
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rc = sl_log_errno(errno);
+        goto fail;
+    }
     if ((rc = seg_open_log(seg, O_RDWR | O_CREAT | O_TRUNC)) != SL_OK)
         goto fail;
     sl_seg_path(path, sizeof(path), dir, base, ".index");
@@ -313,6 +319,39 @@ sl_seg_index_batch(sl_seg_t *seg, const sl_batch_hdr_t *h, int64_t pos, int64_t 
 }
 
 int
+sl_seg_commit_indexes(sl_seg_t *seg, int64_t max_bytes, bool active)
+{
+    char path[PATH_MAX];
+    int rc;
+
+    /* A sealed segment's last time entry carries its max timestamp. */
+    if (!active && (rc = seg_time_entry(seg)) != SL_OK)
+        return rc;
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".index");
+    if ((rc = sl_idx_finish_build(&seg->oidx, path, max_bytes, active)) != SL_OK)
+        return rc;
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".timeindex");
+    if ((rc = sl_idx_finish_build(&seg->tidx, path, max_bytes, active)) != SL_OK)
+        return rc;
+    seg->sealed = !active;
+    return SL_OK;
+}
+
+int
+sl_seg_reopen_active(sl_seg_t *seg, int64_t max_bytes)
+{
+    int rc;
+
+    if (!seg->sealed)
+        return SL_OK;
+    if ((rc = sl_idx_make_writable(&seg->oidx, max_bytes)) != SL_OK ||
+        (rc = sl_idx_make_writable(&seg->tidx, max_bytes)) != SL_OK)
+        return rc;
+    seg->sealed = false;
+    return SL_OK;
+}
+
+int
 sl_seg_seal(sl_seg_t *seg)
 {
     int rc;
@@ -519,8 +558,7 @@ sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset, int64_t *offset,
     if ((i = sl_idx_find_time(&seg->tidx, ts)) >= 0)
         from = seg->base + sl_be32(sl_idx_entry(&seg->tidx, (uint32_t)i) + 8);
     from = SL_MAX(from, min_offset);
-    if (from > seg->base &&
-        (i = sl_idx_find_offset(&seg->oidx, (uint32_t)(from - seg->base))) >= 0)
+    if (from > seg->base && (i = sl_idx_find_offset(&seg->oidx, (uint32_t)(from - seg->base))) >= 0)
         start = sl_be32(sl_idx_entry(&seg->oidx, (uint32_t)i) + 4);
     sl_seg_scan_init(&sc, seg->fd, start, seg->size);
     while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {

@@ -232,7 +232,8 @@ static void
 op_delete_records(ctx_t *c)
 {
     model_t *m = &c->m;
-    int64_t to = rnd(8) == 0 ? -1 : m->log_start + (int64_t)rnd((uint64_t)(m->leo - m->log_start + 1));
+    int64_t to =
+        rnd(8) == 0 ? -1 : m->log_start + (int64_t)rnd((uint64_t)(m->leo - m->log_start + 1));
     int64_t low;
 
     SL_CHECK_OK(sl_plog_delete_records(c->pl, to, &low));
@@ -335,9 +336,9 @@ run_model(bool append_time, int steps)
         if (op < 40)
             op_append(&c);
         else if (op < 65)
-            check_read(&c, c.m.log_start - 2 + (int64_t)rnd((uint64_t)(c.m.leo - c.m.log_start + 5)),
-                       (int64_t)rnd(2500), rnd(4) ? c.m.leo : (int64_t)rnd((uint64_t)c.m.leo + 2),
-                       rnd(2));
+            check_read(
+                &c, c.m.log_start - 2 + (int64_t)rnd((uint64_t)(c.m.leo - c.m.log_start + 5)),
+                (int64_t)rnd(2500), rnd(4) ? c.m.leo : (int64_t)rnd((uint64_t)c.m.leo + 2), rnd(2));
         else if (op < 73)
             check_time(&c, append_time ? (int64_t)(rnd(4) * (sl_test_rand() % 2000000000000ULL))
                                        : c.m.ts - 300 + (int64_t)rnd(400));

@@ -285,3 +285,34 @@ SL_TEST(recover_zero_filled_tail_is_cut)
     SL_CHECK_EQ(st.st_size, pos + len);
     sl_log_mgr_close(mgr);
 }
+
+SL_TEST(recover_damaged_offset_or_epoch_past_recovery_point_is_cut)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len;
+
+    cfg.segment_bytes = 1 << 20;
+    sl_plog_set_cfg(pl, &cfg);
+    sl_plog_set_leader_epoch(pl, 2);
+    for (int i = 0; i < 10; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, 10));
+    sl_log_mgr_checkpoint(mgr);
+    for (int i = 10; i < 20; i++)
+        tl_append1(pl, 1, 100 + i, 100);
+    where(pl, 15, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    /* neither field is covered by the CRC */
+    poke(seg_file(base, ".log"), pos + 15, "\x03", 1); /* epoch 2 -> 3 */
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 15);
+    where(pl, 12, &base, &pos, &len);
+    sl_log_mgr_abandon(mgr);
+    poke(seg_file(base, ".log"), pos + 7, "\x0d", 1); /* baseOffset 12 -> 13 */
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 12);
+    SL_CHECK_EQ(sl_plog_leader_epoch(pl), 2);
+    sl_log_mgr_close(mgr);
+}
