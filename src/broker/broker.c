@@ -102,7 +102,7 @@ on_durable(void *arg, sl_plog_t *pl, int64_t durable_end, int rc)
     if (bp == NULL)
         return;
     sl_produce_on_durable(b, bp, durable_end, rc);
-    if (!sl_dlist_empty(&b->gpersists))
+    if (b->gc)
         sl_groups_on_durable(b, bp, durable_end, rc);
 }
 

@@ -43,6 +43,8 @@ struct sl_bpart {
     sl_plog_t *pl;
     sl_dlist_t fetch_waiters;   /* sl_fetch_watch_t: parked fetches reading here */
     sl_dlist_t produce_waiters; /* sl_produce_wait_t: acks=all produces awaiting fsync */
+    int64_t since_compact;      /* __consumer_offsets: bytes appended since the last snapshot */
+    int64_t compact_base;       /* offset of a snapshot awaiting fsync, -1 if none */
 };
 
 struct sl_btopic {

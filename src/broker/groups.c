@@ -24,6 +24,9 @@ typedef struct gpersist {
     int64_t upto;
 } gpersist_t;
 
+static void compact_finish(sl_broker_t *b, sl_bpart_t *bp);
+static void maybe_compact(sl_broker_t *b, sl_bpart_t *bp);
+
 /* ---- parked requests ------------------------------------------------------ */
 
 static void
@@ -139,8 +142,10 @@ on_persist(void *ctx, int32_t partition, sl_str_t group_id, const sl_grecord_t *
         return;
     }
     rc = append_records(b, bp, recs, n, &info);
-    if (rc == SL_OK)
+    if (rc == SL_OK) {
+        bp->since_compact += info.bytes;
         rc = sl_plog_request_flush(bp->pl, info.last_offset + 1);
+    }
     if (rc == SL_OK || rc != SL_EAGAIN) {
         sl_gcoord_persisted(b->gc, persist_id,
                             rc == SL_OK        ? SL_GKERR_NONE
@@ -173,7 +178,121 @@ sl_groups_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc
                             sl_wall_ms());
         free(gp);
     }
+    if (bp->topic && strcmp(bp->topic->name, SL_TOPIC_OFFSETS) == 0) {
+        if (bp->compact_base >= 0 && rc == SL_OK && bp->compact_base < durable_end)
+            compact_finish(b, bp);
+        if (rc == SL_OK)
+            maybe_compact(b, bp);
+    }
     sl_groups_rearm(b);
+}
+
+/* ---- compaction ---------------------------------------------------------------
+ *
+ * __consumer_offsets would grow forever with every commit. Instead of
+ * Kafka's log cleaner, a partition is compacted by rewriting it: the
+ * coordinator's live state (its snapshot: every group's metadata and every
+ * committed offset) is appended as one batch and, once that batch is
+ * fsynced, the log start offset moves to it, so replay starts from the
+ * snapshot and everything older is deleted. Only done when no write of
+ * that partition is in flight: the snapshot holds acknowledged state only,
+ * and an in-flight record below the snapshot would be lost with the prefix.
+ * A crash at any point leaves either the old prefix or the snapshot, and
+ * replaying both is harmless (later records win).
+ */
+
+typedef struct snap_ctx {
+    sl_batch_builder_t bb;
+    int rc;
+    int32_t n;
+} snap_ctx_t;
+
+static void
+on_snapshot_record(void *ctx, int32_t partition, sl_str_t group_id, const sl_grecord_t *rec)
+{
+    snap_ctx_t *sc = ctx;
+
+    (void)partition;
+    (void)group_id;
+    if (sc->rc == SL_OK)
+        sc->rc = sl_batch_builder_append(&sc->bb, rec->timestamp_ms, rec->key, rec->value, NULL, 0);
+    sc->n++;
+}
+
+static bool
+persists_pending(sl_broker_t *b, sl_bpart_t *bp)
+{
+    for (sl_dlist_t *n = b->gpersists.next; n != &b->gpersists; n = n->next) {
+        if (SL_CONTAINER_OF(n, gpersist_t, link)->bp == bp)
+            return true;
+    }
+    return false;
+}
+
+static int64_t
+compact_threshold(const sl_broker_t *b)
+{
+    /* A quarter of a segment: the rewrite stays small next to what it frees. */
+    return SL_MAX((int64_t)b->cfg.offsets_topic_segment_bytes / 4, 4096);
+}
+
+static void
+compact_finish(sl_broker_t *b, sl_bpart_t *bp)
+{
+    int64_t low;
+    int rc = sl_plog_delete_records(bp->pl, bp->compact_base, &low);
+
+    if (rc != SL_OK)
+        sl_warn("groups", "%s-%d: compaction could not advance the log start: %s", SL_TOPIC_OFFSETS,
+                bp->index, sl_strerror(rc));
+    else
+        sl_debug("groups", "%s-%d compacted: log starts at %lld", SL_TOPIC_OFFSETS, bp->index,
+                 (long long)low);
+    bp->compact_base = -1;
+}
+
+static void
+maybe_compact(sl_broker_t *b, sl_bpart_t *bp)
+{
+    snap_ctx_t sc = {.rc = SL_OK};
+    sl_batch_opts_t opts;
+    sl_buf_t out = SL_BUF_INIT;
+    sl_log_append_info_t info;
+    int rc;
+
+    if (bp->since_compact < compact_threshold(b) || bp->compact_base >= 0 ||
+        persists_pending(b, bp))
+        return;
+    bp->since_compact = 0;
+    sl_batch_opts_init(&opts);
+    sl_batch_builder_init(&sc.bb, &opts);
+    sl_gcoord_snapshot(b->gc, bp->index, on_snapshot_record, &sc);
+    if (sc.n == 0) {
+        /* Nothing live: everything up to the end can go. */
+        bp->compact_base = sl_plog_leo(bp->pl);
+        sl_batch_builder_deinit(&sc.bb);
+        compact_finish(b, bp);
+        return;
+    }
+    rc = sc.rc;
+    if (rc == SL_OK)
+        rc = sl_batch_builder_finish(&sc.bb, &out);
+    if (rc == SL_OK)
+        rc = sl_plog_append(bp->pl, out.data, out.len, &info);
+    sl_batch_builder_deinit(&sc.bb);
+    sl_buf_deinit(&out);
+    if (rc != SL_OK) {
+        sl_warn("groups", "%s-%d: snapshot not written: %s", SL_TOPIC_OFFSETS, bp->index,
+                sl_strerror(rc));
+        return;
+    }
+    sl_fetch_on_append(b, bp, info.bytes);
+    bp->compact_base = info.base_offset;
+    rc = sl_plog_request_flush(bp->pl, info.last_offset + 1);
+    if (rc == SL_OK)
+        compact_finish(b, bp);
+    else if (rc != SL_EAGAIN)
+        bp->compact_base = -1; /* offline: leave the prefix alone */
 }
 
 /* ---- timers ---------------------------------------------------------------- */
@@ -309,7 +428,10 @@ sl_groups_start(sl_broker_t *b)
     sl_dlist_init(&b->gpersists);
     sl_timer_init(&b->gtimer, on_group_timer, b);
     for (int32_t p = 0; p < bt->n_parts; p++) {
+        int64_t before = bytes;
+
         rc = load_partition(b, bt->parts[p], &bytes);
+        bt->parts[p]->since_compact = bytes - before;
         if (rc != SL_OK)
             sl_warn("groups", "%s-%d loaded partially: %s", SL_TOPIC_OFFSETS, p, sl_strerror(rc));
     }

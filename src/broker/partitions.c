@@ -22,6 +22,12 @@ sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc)
     lc->flush_messages = tc->flush_messages;
     lc->flush_ms = tc->flush_ms;
     lc->log_append_time = tc->message_timestamp_type == SL_CFG_TS_LOG_APPEND_TIME;
+    if (!(tc->cleanup_policy & SL_CFG_CLEANUP_DELETE)) {
+        /* Compacted-only topics (__consumer_offsets) are never aged out:
+         * their size is bounded by compaction, not by retention. */
+        lc->retention_ms = -1;
+        lc->retention_bytes = -1;
+    }
 }
 
 static sl_bpart_t *
@@ -34,6 +40,7 @@ bpart_new(sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
     bp->pl = pl;
     sl_dlist_init(&bp->fetch_waiters);
     sl_dlist_init(&bp->produce_waiters);
+    bp->compact_base = -1;
     return bp;
 }
 

@@ -108,7 +108,9 @@ flush_done(sl_bg_job_t *job)
     free(fj->segs);
     if (!pl->removed && mgr->opts.durable_fn != NULL)
         mgr->opts.durable_fn(mgr->opts.durable_arg, pl, pl->durable, job->rc);
-    if (!pl->removed && pl->offline_rc == SL_OK && pl->flush_wanted > pl->durable)
+    /* durable_fn may have appended and asked for a flush itself. */
+    if (!pl->removed && pl->offline_rc == SL_OK && pl->flush_wanted > pl->durable &&
+        !pl->flush_inflight)
         sl_flush_start(pl);
     free(fj);
     sl_plog_unref(pl);

@@ -203,3 +203,32 @@ def test_kcat_balanced_consumer_and_metadata_with_internal_topic(tmp_path, broke
     topics = {t["topic"]: t for t in md["topics"]}
     assert len(topics["__consumer_offsets"]["partitions"]) == 50
     assert len(topics["kg"]["partitions"]) == 3
+
+
+def test_offsets_topic_is_compacted_and_commits_survive(tmp_path, broker_factory):
+    from confluent_kafka import Consumer, TopicPartition
+
+    # A tiny offsets segment size makes the broker rewrite __consumer_offsets
+    # from its snapshot after a few KiB of commits.
+    broker = broker_factory({**GROUP_BROKER, "offsets.topic.num.partitions": "1",
+                             "offsets.topic.segment.bytes": "16384"})
+    create_topic(broker.bootstrap, "compacted", 2)
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "committer",
+                  "enable.auto.commit": False})
+    for i in range(1, 400):
+        c.commit(offsets=[TopicPartition("compacted", 0, i), TopicPartition("compacted", 1, 2 * i)],
+                 asynchronous=False)
+    c.close()
+
+    probe = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "probe"})
+    low, high = probe.get_watermark_offsets(TopicPartition("__consumer_offsets", 0), timeout=30)
+    probe.close()
+    assert low > 0, "the offsets topic was never compacted"
+    assert high - low < 200, (low, high)
+
+    broker.kill()
+    broker.start()
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "committer"})
+    got = c.committed([TopicPartition("compacted", 0), TopicPartition("compacted", 1)], timeout=30)
+    c.close()
+    assert [(tp.partition, tp.offset) for tp in got] == [(0, 399), (1, 798)]
