@@ -6,109 +6,16 @@
  */
 #include "test.h"
 
+#include "golden.h"
+
 #include "proto/gen/kmsgs.h"
-#include "proto/kheader.h"
-
-#include <ctype.h>
-
-typedef struct golden {
-    sl_buf_t raw; /* the whole frame */
-    sl_kreq_header_t h;
-    void *body; /* decoded request, in arena */
-    const sl_kmsg_t *md;
-    sl_arena_t a;
-} golden_t;
-
-static void
-golden_path(char *out, size_t n, const char *name)
-{
-    const char *file = __FILE__;
-    const char *slash = strrchr(file, '/');
-    int dirlen = slash ? (int)(slash - file) : 1;
-
-    snprintf(out, n, "%.*s/golden/%s", dirlen, slash ? file : ".", name);
-}
-
-static void
-read_hex(const char *name, sl_buf_t *out)
-{
-    char path[512];
-    FILE *f;
-    int c, hi = -1;
-
-    golden_path(path, sizeof(path), name);
-    f = fopen(path, "r");
-    if (f == NULL)
-        sl_test_fail(__FILE__, __LINE__, "cannot open %s", path);
-    while ((c = fgetc(f)) != EOF) {
-        int v;
-
-        if (isspace(c))
-            continue;
-        v = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-        SL_CHECK(v >= 0 && v < 16);
-        if (hi < 0) {
-            hi = v;
-        } else {
-            uint8_t byte = (uint8_t)(hi << 4 | v);
-
-            sl_buf_append(out, &byte, 1);
-            hi = -1;
-        }
-    }
-    fclose(f);
-    SL_CHECK(hi < 0);
-}
-
-/* Decodes header and body, then checks the re-encoding is identical. */
-static void
-golden_load(golden_t *g, const char *name)
-{
-    sl_reader_t rd;
-    sl_buf_t out = SL_BUF_INIT;
-    sl_writer_t wr = {&out};
-    const sl_api_desc_t *api;
-    const uint8_t *body_at;
-
-    memset(g, 0, sizeof(*g));
-    sl_arena_init(&g->a, 4096);
-    read_hex(name, &g->raw);
-    SL_CHECK(g->raw.len > 12);
-    SL_CHECK_EQ(sl_be32(g->raw.data), g->raw.len - 4);
-    sl_rd_init(&rd, g->raw.data + 4, g->raw.len - 4);
-    SL_CHECK_OK(sl_kheader_request_decode(&rd, &g->a, &g->h));
-    body_at = rd.p;
-    api = sl_api_lookup(g->h.api_key);
-    SL_CHECK(api != NULL);
-    g->md = api->request;
-    g->body = sl_arena_alloc(&g->a, g->md->root->size);
-    SL_CHECK_OK(sl_kdecode(g->md, g->body, g->h.api_version, &rd, &g->a));
-    SL_CHECK_EQ(sl_rd_left(&rd), 0);
-
-    (void)sl_buf_extend(&out, 4); /* size prefix, patched below */
-    sl_kheader_request_encode(&g->h, &wr);
-    sl_kencode(g->md, g->body, g->h.api_version, &wr);
-    sl_put_be32(out.data, (uint32_t)(out.len - 4));
-    SL_CHECK_EQ(out.len, g->raw.len);
-    SL_CHECK_MEM(out.data, g->raw.data, out.len);
-    SL_CHECK_EQ(sl_ksize(g->md, g->body, g->h.api_version),
-                (size_t)(g->raw.data + g->raw.len - body_at));
-    sl_buf_deinit(&out);
-}
-
-static void
-golden_free(golden_t *g)
-{
-    sl_arena_deinit(&g->a);
-    sl_buf_deinit(&g->raw);
-}
 
 SL_TEST(golden_kcat_api_versions_v3)
 {
-    golden_t g;
+    sl_golden_t g;
     const sl_ApiVersionsRequest_t *m;
 
-    golden_load(&g, "kcat-ApiVersions-v3.hex");
+    sl_golden_load(&g, "kcat-ApiVersions-v3.hex");
     m = g.body;
     SL_CHECK_EQ(g.h.api_key, SL_API_ApiVersions);
     SL_CHECK_EQ(g.h.api_version, 3);
@@ -118,35 +25,35 @@ SL_TEST(golden_kcat_api_versions_v3)
     SL_CHECK(sl_str_eq_c(m->ClientSoftwareName, "librdkafka"));
     SL_CHECK(sl_str_eq_c(m->ClientSoftwareVersion, "2.0.2"));
     SL_CHECK_EQ(m->_unknown_tags.len, 0);
-    golden_free(&g);
+    sl_golden_free(&g);
 }
 
 SL_TEST(golden_kafka_python_api_versions_v0)
 {
-    golden_t g;
+    sl_golden_t g;
 
-    golden_load(&g, "kafka-python-ApiVersions-v0.hex");
+    sl_golden_load(&g, "kafka-python-ApiVersions-v0.hex");
     SL_CHECK_EQ(g.h.api_key, SL_API_ApiVersions);
     SL_CHECK_EQ(g.h.api_version, 0);
     SL_CHECK_EQ(g.h.header_version, 1);
     SL_CHECK_EQ(g.h.correlation_id, 1);
     SL_CHECK(sl_str_eq_c(g.h.client_id, "kafka-python-2.0.2"));
-    golden_free(&g);
+    sl_golden_free(&g);
 }
 
 SL_TEST(golden_kafka_python_metadata_v0)
 {
-    golden_t g;
+    sl_golden_t g;
     const sl_MetadataRequest_t *m;
 
-    golden_load(&g, "kafka-python-Metadata-v0.hex");
+    sl_golden_load(&g, "kafka-python-Metadata-v0.hex");
     m = g.body;
     SL_CHECK_EQ(g.h.api_key, SL_API_Metadata);
     SL_CHECK_EQ(g.h.api_version, 0);
     SL_CHECK_EQ(g.h.correlation_id, 2); /* pipelined right after ApiVersions */
     SL_CHECK(sl_str_eq_c(g.h.client_id, "kafka-python-2.0.2"));
     SL_CHECK_EQ(m->Topics.len, 0); /* v0: empty list means all topics */
-    golden_free(&g);
+    sl_golden_free(&g);
 }
 
 /* ---- bodies encoded by kafka-python's protocol classes (encode_kp.py) ---- */
@@ -168,7 +75,7 @@ kp_load(kp_body_t *k, const char *msg, int16_t v)
 
     memset(k, 0, sizeof(*k));
     snprintf(name, sizeof(name), "kp-%s-v%d.hex", msg, v);
-    read_hex(name, &k->raw);
+    sl_golden_read_hex(name, &k->raw);
     k->md = sl_kmsg_find(msg);
     SL_CHECK(k->md != NULL);
     sl_arena_init(&k->a, 4096);
