@@ -867,7 +867,7 @@ seek_print(sl_cli_t *cli, const group_opts_t *o, const char *group, const target
     sl_table_print(&t, stdout);
     sl_table_deinit(&t);
     if (o->dry_run)
-        printf("(dry run: nothing changed)\n");
+        printf("\n(dry run: nothing changed)\n");
 }
 
 static int
