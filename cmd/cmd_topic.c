@@ -108,6 +108,12 @@ topic_names(sl_cli_t *cli, topic_opts_t *o, const char **names, int max, int *n)
         O_TOPIC, 't', "topic", NULL, "TOPIC", "the topic (instead of TOPIC)"                       \
     }
 
+static int
+replication_of(const sl_client_topic_t *t)
+{
+    return t->nparts > 0 ? t->parts[0].nreplicas : 0;
+}
+
 /* ================================================================ */
 /* create                                                           */
 /* ================================================================ */
@@ -153,6 +159,15 @@ topic_create(int argc, char **argv)
             fprintf(stderr, "(use --if-not-exists to accept an existing topic)\n");
         goto out;
     }
+    if (!o.dry_run && (o.partitions < 0 || o.replicas < 0)) {
+        /* The broker picked the defaults: report what it created. */
+        sl_client_meta_t *m = NULL;
+        if (sl_client_metadata(c, name, &m) == SL_OK) {
+            o.partitions = m->topics[0].nparts;
+            o.replicas = replication_of(&m->topics[0]);
+        }
+        sl_client_meta_free(m);
+    }
     if (cli.json) {
         sl_json_t j;
         sl_json_init(&j, stdout);
@@ -176,12 +191,6 @@ out:
 /* ================================================================ */
 /* list                                                             */
 /* ================================================================ */
-
-static int
-replication_of(const sl_client_topic_t *t)
-{
-    return t->nparts > 0 ? t->parts[0].nreplicas : 0;
-}
 
 static int
 topic_list(int argc, char **argv)

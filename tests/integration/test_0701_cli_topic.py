@@ -133,3 +133,9 @@ def test_help_for_every_topic_subcommand(broker):
     assert "alter-config" in out
     _, err = sluice(broker, "topic", "frobnicate", rc=2)
     assert "unknown subcommand 'frobnicate'" in err
+
+
+def test_create_with_broker_defaults_reports_them(broker_factory):
+    broker = broker_factory({"num.partitions": 4})
+    d = sjson(broker, "topic", "create", "dflt")
+    assert d == {"topic": "dflt", "partitions": 4, "replication_factor": 1, "created": True}
