@@ -253,9 +253,19 @@ sl_cmd_produce(int argc, char **argv)
     rc = p.files ? send_files(&p, c, cli.args + first, cli.nargs - first) : send_lines(&p, c);
     if (sl_client_flush(c) != SL_OK && rc == SL_EXIT_OK)
         rc = sl_cli_fail(&cli, "%s", sl_client_errmsg(c));
-    if (rc == SL_EXIT_OK && p.failed > 0)
+    if (rc == SL_EXIT_OK && p.failed > 0) {
+        sl_client_meta_t *m = NULL;
         rc = sl_cli_fail(&cli, "%llu of %llu records failed", (unsigned long long)p.failed,
                          (unsigned long long)(p.failed + p.acked));
+        /* The usual cause: a missing topic the broker will not auto-create
+         * (librdkafka only reports that the records timed out). */
+        if (sl_client_metadata(c, p.topic, &m) == SL_ENOENT)
+            sl_cli_fail(&cli,
+                        "topic '%s' does not exist and the broker did not create it: create it "
+                        "with `sluice topic create %s`",
+                        p.topic, p.topic);
+        sl_client_meta_free(m);
+    }
     if (cli.json && !p.verbose) {
         sl_json_obj(&p.j, NULL);
         sl_json_str(&p.j, "topic", p.topic);

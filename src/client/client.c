@@ -233,6 +233,10 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     d.offset = m->offset;
     d.err = m->err;
     d.errstr = m->err ? rd_kafka_err2str(m->err) : NULL;
+    if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        d.errstr = "the topic does not exist and the broker does not create topics on demand "
+                   "(create it with `sluice topic create`)";
     d.seq = (uint64_t)(uintptr_t)m->_private;
     c->on_delivery(c->delivery_opaque, &d);
 }
@@ -252,6 +256,14 @@ sl_client_open(const sl_client_conf_t *conf, sl_client_t **out, char *err, size_
     c = sl_xcalloc(1, sizeof(*c));
     c->brokers = sl_xstrdup(conf->brokers);
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : DEFAULT_TIMEOUT_MS;
+    /* A record the broker cannot take (say, to a missing topic with
+     * auto-creation off) fails after the CLI's timeout, not librdkafka's
+     * five minutes. */
+    {
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%d", c->timeout_ms);
+        (void)rd_kafka_conf_set(rc, "message.timeout.ms", ms, err, errlen);
+    }
     rd_kafka_conf_set_opaque(rc, c);
     rd_kafka_conf_set_dr_msg_cb(rc, dr_msg_cb);
     c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rc, err, errlen);

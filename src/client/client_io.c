@@ -60,7 +60,9 @@ sl_client_produce(sl_client_t *c, const sl_client_record_t *rec, uint64_t seq)
 int
 sl_client_flush(sl_client_t *c)
 {
-    rd_kafka_resp_err_t e = rd_kafka_flush(c->rk, c->timeout_ms);
+    /* Each record fails by itself after message.timeout.ms (the client's
+     * timeout); the margin lets its delivery report arrive first. */
+    rd_kafka_resp_err_t e = rd_kafka_flush(c->rk, c->timeout_ms + 5000);
 
     if (e)
         return sl_client_fail(c, SL_ETIMEDOUT,

@@ -161,3 +161,10 @@ def test_consume_in_group_commits_what_it_printed(broker_factory):
 def test_help(broker, cmd):
     out, _ = sluice(broker, *cmd, "--help")
     assert out.decode().startswith(f"usage: sluice {cmd[0]}")
+
+
+def test_produce_to_missing_topic_without_auto_create_fails_with_the_fix(broker_factory):
+    broker = broker_factory({"auto.create.topics.enable": "false"})
+    _, err = sluice(broker, "produce", "ghost", "--timeout", "3s", input_bytes=b"boo\n", rc=1)
+    assert "does not exist" in err and "sluice topic create" in err
+    assert "1 of 1 records failed" in err
