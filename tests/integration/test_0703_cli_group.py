@@ -3,7 +3,6 @@ describe columns plus LOG-START-OFFSET and TOTAL-LAG, members of a running
 consumer, capacity advice from two samples, seek rules, --json."""
 import json
 import subprocess
-import time
 
 import pytest
 from confluent_kafka import Consumer
@@ -105,23 +104,27 @@ def test_describe_active_member_json(gbroker):
 
 def test_capacity_advice_from_two_samples(gbroker):
     setup_group(gbroker, consumed=7)
-    p = subprocess.Popen([SLUICE_BIN, "group", "describe", "billing", "--watch", "-n", "2",
-                          "--interval", "1s", "--json", "-b", gbroker.bootstrap],
+    # --watch advice spans every sample of the last 30 s, so each refresh after
+    # the produce compares with the first one, taken before it.
+    p = subprocess.Popen([SLUICE_BIN, "group", "describe", "billing", "--watch", "-n", "30",
+                          "--interval", "500ms", "--json", "-b", gbroker.bootstrap],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         first = json.loads(p.stdout.readline())
         assert first["capacity"] is None and first["total_lag"] == 0
-        # Produced between the two samples, and nobody consumes.
+        # Produced after the first sample, and nobody consumes.
         sluice(gbroker, "produce", "pay", "-p", "0",
                input_bytes=b"".join(b"r%d\n" % i for i in range(40)))
-        second = json.loads(p.stdout.readline())
-        assert p.wait(timeout=30) == 0
+        while True:
+            line = p.stdout.readline()
+            assert line, "watch ended before it saw the records"
+            later = json.loads(line)
+            if later["total_lag"] == 40:
+                break
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    cap = second["capacity"]
-    assert second["total_lag"] == 40
+        p.terminate()
+        p.wait(timeout=30)
+    cap = later["capacity"]
     assert cap["verdict"] == "grows" and cap["lag_delta"] == 40
     assert cap["active_members"] == 0 and cap["partitions"] == 2
     assert cap["in_rate"] == pytest.approx(40 / cap["interval_s"], rel=0.01)
