@@ -21,5 +21,10 @@ typedef struct sl_command {
 
 int sl_cmd_serve(int argc, char **argv);
 int sl_cmd_version(int argc, char **argv);
+int sl_cmd_topic(int argc, char **argv);
+int sl_cmd_produce(int argc, char **argv);
+int sl_cmd_consume(int argc, char **argv);
+int sl_cmd_group(int argc, char **argv);
+int sl_cmd_cluster(int argc, char **argv);
 
 #endif

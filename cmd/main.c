@@ -9,6 +9,11 @@
 
 static const sl_command_t commands[] = {
     {"serve", sl_cmd_serve, "run a broker in the foreground"},
+    {"topic", sl_cmd_topic, "create, list, describe, delete and configure topics"},
+    {"produce", sl_cmd_produce, "write records from stdin (or files) to a topic"},
+    {"consume", sl_cmd_consume, "read records from a topic, alone or in a group"},
+    {"group", sl_cmd_group, "list, describe (lag, capacity), seek and delete groups"},
+    {"cluster", sl_cmd_cluster, "brokers, controller and topic counts"},
     {"version", sl_cmd_version, "print the version"},
 };
 
