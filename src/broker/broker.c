@@ -151,6 +151,10 @@ open_logs(sl_broker_t *b)
 {
     sl_log_mgr_opts_t opts;
     const char *dir = b->cfg.log_dirs[0];
+    char marker[4096];
+    int64_t t0 = sl_mono_ms(), bytes = 0;
+    size_t offline = 0, n;
+    bool clean;
     int rc;
 
     sl_log_mgr_opts_init(&opts);
@@ -161,11 +165,24 @@ open_logs(sl_broker_t *b)
     opts.hw_mode = SL_LOG_HW_ON_WRITE;
     opts.retention_check_interval_ms = b->cfg.log_retention_check_interval_ms;
     opts.checkpoint_interval_ms = b->cfg.log_flush_offset_checkpoint_interval_ms;
+    snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", dir);
+    clean = access(marker, F_OK) == 0;
     rc = sl_log_mgr_open(dir, &opts, &b->logs);
     if (rc != SL_OK) {
         sl_error("broker", "cannot open log dir %s: %s", dir, sl_strerror(rc));
         return rc;
     }
+    n = sl_log_mgr_count(b->logs);
+    for (size_t i = 0; i < n; i++) {
+        sl_plog_t *pl = sl_log_mgr_at(b->logs, i);
+
+        bytes += sl_plog_size_bytes(pl);
+        offline += sl_plog_status(pl) != SL_OK;
+    }
+    sl_info("broker", "log dir %s: %zu partitions, %lld bytes, loaded in %lld ms after %s%s", dir,
+            n, (long long)bytes, (long long)(sl_mono_ms() - t0),
+            clean ? "a clean shutdown" : "an unclean shutdown (unflushed data scanned)",
+            offline ? "; SOME PARTITIONS ARE OFFLINE (see above)" : "");
     rc = sl_loop_fd_add(b->loop, &b->logs_watch, sl_log_mgr_fd(b->logs), SL_EV_READ, on_logs_ready,
                         b);
     return rc;
