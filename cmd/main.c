@@ -8,6 +8,7 @@
 #include <string.h>
 
 static const sl_command_t commands[] = {
+    {"perf", sl_cmd_perf, "measure produce/consume throughput and end-to-end latency"},
     {"serve", sl_cmd_serve, "run a broker in the foreground"},
     {"version", sl_cmd_version, "print the version"},
 };
