@@ -4,7 +4,7 @@
 # Sluice driven by `sluice perf`, measured in the same minutes and written
 # as a table of ratios to bench/RESULTS.md (section "End to end").
 #
-#   bench/run.sh            5 interleaved repetitions (about 10 minutes)
+#   bench/run.sh            7 repetitions (about 8 minutes on 2 vCPUs)
 #   bench/run.sh --quick    one small repetition, written to
 #                           build/bench/RESULTS-quick.md (smoke run)
 #   bench/run.sh --help     the other options (--reps, --out, --dir)

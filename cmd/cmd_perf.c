@@ -46,11 +46,13 @@ static const char usage_text[] =
     "  -X, --property KEY=VALUE  extra librdkafka property (repeatable)\n"
     "      --timeout-ms MS       give up after this long without progress (default 30000)\n"
     "      --json                print one JSON object instead of text\n"
+    "      --latency-log FILE    write \"<scheduled ms since start> <latency ms>\" per\n"
+    "                            record (produce: ack latency; e2e: end-to-end)\n"
     "  -h, --help                this help\n"
     "\n"
     "MB is 10^6 bytes of record values. Exit status: 0 ok, 1 failed, 2 usage.\n";
 
-enum { OPT_TIMEOUT = 256, OPT_JSON };
+enum { OPT_TIMEOUT = 256, OPT_JSON, OPT_LATENCY_LOG };
 
 static const struct option long_opts[] = {
     {"bootstrap-server", required_argument, NULL, 'b'},
@@ -67,6 +69,7 @@ static const struct option long_opts[] = {
     {"property", required_argument, NULL, 'X'},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"latency-log", required_argument, NULL, OPT_LATENCY_LOG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -184,6 +187,9 @@ parse_opt(sl_perf_opts_t *o, int ch, const char *arg)
     case OPT_JSON:
         o->json = true;
         return true;
+    case OPT_LATENCY_LOG:
+        o->latency_log = arg;
+        return *arg != '\0';
     default:
         return false;
     }
@@ -409,6 +415,19 @@ sl_cmd_perf(int argc, char **argv)
 
     if (rc >= 0)
         goto out;
+    if (o.latency_log != NULL && o.mode != SL_PERF_CONSUME) {
+        FILE *f = fopen(o.latency_log, "w");
+
+        if (f == NULL) {
+            fprintf(stderr, "sluice perf: cannot write %s\n", o.latency_log);
+            rc = SL_EXIT_FAIL;
+            goto out;
+        }
+        if (o.mode == SL_PERF_PRODUCE)
+            p->log = f;
+        else
+            c->log = f;
+    }
     if (o.mode == SL_PERF_PRODUCE)
         rc = sl_perf_produce_run(&o, NULL, p);
     else if (o.mode == SL_PERF_CONSUME)
@@ -425,6 +444,10 @@ sl_cmd_perf(int argc, char **argv)
     rc = rc == 0 ? SL_EXIT_OK : SL_EXIT_FAIL;
 
 out:
+    if (p->log != NULL)
+        fclose(p->log);
+    if (c->log != NULL)
+        fclose(c->log);
     free(p);
     free(c);
     return rc;

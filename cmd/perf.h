@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- latency histogram -------------------------------------------------- */
 
@@ -82,6 +83,7 @@ typedef struct sl_perf_opts {
     int32_t partitions; /* create the topic with this many; 0: leave it to the broker */
     int64_t timeout_ms; /* give up after this long without progress */
     bool json;
+    const char *latency_log; /* write "<scheduled ms> <latency ms>" per record here */
     int n_props;
     const char *props[SL_PERF_MAX_PROPS]; /* "key=value" librdkafka properties (-X) */
 } sl_perf_opts_t;
@@ -93,7 +95,8 @@ typedef struct sl_perf_prod {
     int64_t failed;           /* delivery reports with an error, or refused sends */
     int64_t bytes;            /* value bytes acknowledged */
     int64_t start_ns, end_ns; /* first schedule .. last delivery report */
-    char first_error[160];
+    FILE *log;                /* --latency-log (produce mode: ack latency) */
+    char first_error[256];
     sl_perf_hist_t ack; /* scheduled send -> delivery report */
 } sl_perf_prod_t;
 
@@ -104,14 +107,16 @@ typedef struct sl_perf_cons {
     int64_t errors;
     int64_t foreign;          /* e2e: records that were not sent by this run */
     int64_t start_ns, end_ns; /* assignment .. last record */
-    char first_error[160];
+    FILE *log;                /* --latency-log (e2e: end-to-end latency) */
+    char first_error[256];
     sl_perf_hist_t e2e; /* e2e only: scheduled send -> receipt */
 } sl_perf_cons_t;
 
 /* State the e2e producer and consumer threads share. */
 typedef struct sl_perf_link {
-    uint32_t run_id;      /* stamped in every record's header */
-    _Atomic int64_t sent; /* records the producer has handed over */
+    uint32_t run_id;          /* stamped in every record's header */
+    _Atomic int64_t sent;     /* records the producer has handed over */
+    _Atomic int64_t start_ns; /* the producer's start: time 0 of --latency-log */
     _Atomic bool producer_done;
     _Atomic bool topic_ready;    /* the producer created the topic: the consumer may look */
     _Atomic bool consumer_ready; /* partitions assigned (or failed): the producer may start */

@@ -93,6 +93,9 @@ on_record(const rd_kafka_message_t *m, sl_perf_link_t *link, int64_t now, sl_per
         }
         memcpy(&sched, (const uint8_t *)m->payload + 16, sizeof(sched));
         sl_perf_hist_record(&out->e2e, now - sched);
+        if (out->log != NULL)
+            fprintf(out->log, "%.3f %.3f\n", (double)(sched - atomic_load(&link->start_ns)) / 1e6,
+                    (double)(now - sched) / 1e6);
     }
     out->received++;
     out->bytes += (int64_t)m->len;

@@ -35,6 +35,10 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     out->bytes += (int64_t)m->len;
     out->end_ns = now;
     sl_perf_hist_record(&out->ack, now - (int64_t)(intptr_t)m->_private);
+    if (out->log != NULL)
+        fprintf(out->log, "%.3f %.3f\n",
+                (double)((int64_t)(intptr_t)m->_private - out->start_ns) / 1e6,
+                (double)(now - (int64_t)(intptr_t)m->_private) / 1e6);
 }
 
 static rd_kafka_t *
@@ -214,6 +218,8 @@ sl_perf_produce_run(const sl_perf_opts_t *o, sl_perf_link_t *link, sl_perf_prod_
     val = sl_xcalloc(1, (size_t)o->record_size + 1);
     fill_value(val, o->record_size);
     out->start_ns = out->end_ns = sl_perf_client_now_ns();
+    if (link != NULL)
+        atomic_store(&link->start_ns, out->start_ns);
     send_loop(rk, o, link, val, out);
     if (link != NULL)
         atomic_store(&link->producer_done, true);

@@ -13,10 +13,11 @@
     `sluice perf`, with the broker's CPU time (/proc/PID/stat) and peak RSS
     (VmHWM in /proc/PID/status);
 
-then writes a table of ratios to bench/RESULTS.md. Repetitions are
-interleaved (each repetition runs every group, in a rotating order) and every
-ratio is computed within one repetition before taking medians, so a machine
-that gets slower halfway through moves both sides of a ratio together.
+then writes a table of ratios to bench/RESULTS.md. Each target compares a
+pair of measurements taken back to back within one repetition (the order of
+the two alternates between repetitions), every ratio is computed within its
+repetition, and only then are medians taken: on a shared machine whose speed
+drifts by the minute, that keeps both sides of a ratio under the same load.
 """
 import argparse
 import json
@@ -48,12 +49,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Sizes per mode: a default run stays well under 15 minutes on 2 vCPUs.
 PROFILES = {
-    "default": dict(reps=5, iperf_s=3, fio_mib=512, fsync_n=2000, sendfile_mib=256,
+    "default": dict(reps=7, iperf_s=3, fio_mib=512, fsync_n=2000, sendfile_mib=256,
                     sendfile_passes=4, redis_n=1_000_000, redis_always_n=300_000,
-                    p100_n=2_000_000, p1k_n=500_000, e2e_s=15, starts=3),
+                    p100_n=2_000_000, p1k_n=500_000, e2e_s=15, starts=3, settle_s=15),
     "quick": dict(reps=1, iperf_s=1, fio_mib=64, fsync_n=200, sendfile_mib=64,
                   sendfile_passes=2, redis_n=100_000, redis_always_n=30_000,
-                  p100_n=200_000, p1k_n=50_000, e2e_s=3, starts=2),
+                  p100_n=200_000, p1k_n=50_000, e2e_s=3, starts=2, settle_s=3),
 }
 E2E_RATE = 10_000
 REDIS_PIPELINE = 128
@@ -67,6 +68,8 @@ class Bench:
         self.commands = {}   # label -> command line as run (first repetition)
         self.failures = []
         self.rep = 0
+        self.procs = []      # servers of the current repetition
+        self.freed_at = time.monotonic()
 
     # ---- running commands ------------------------------------------------
 
@@ -78,8 +81,7 @@ class Bench:
         return s.replace("x" * 100, "$VAL100")
 
     def run(self, label, argv, timeout=600, parse_json=True):
-        if label not in self.commands:
-            self.commands[label] = self.show(argv)
+        self.commands.setdefault(label, self.show(argv))
         p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)
         if p.returncode != 0:
@@ -102,94 +104,73 @@ class Bench:
 
     # ---- limits -------------------------------------------------------------
 
-    def limits(self, res):
-        p = self.prof
-        f = self.tmp / "fio.dat"
+    def iperf(self, r):
+        port = free_port()
+        srv = subprocess.Popen(["iperf3", "-s", "-1", "--forceflush", "-p", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            # A probe connection would use up the one-off server: wait for its banner.
+            while b"listening" not in (srv.stdout.readline() or b"listening"):
+                pass
+            j = self.run("iperf3", ["iperf3", "-c", "127.0.0.1", "-p", port,
+                                    "-t", self.prof["iperf_s"], "-J"])
+            r["iperf_Bps"] = j["end"]["sum_received"]["bits_per_second"] / 8
+        finally:
+            stop(srv)
 
-        def iperf(r):
-            port = free_port()
-            srv = subprocess.Popen(["iperf3", "-s", "-1", "--forceflush", "-p", str(port)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            try:
-                # A probe connection would use up the one-off server: wait for its banner.
-                while b"listening" not in (srv.stdout.readline() or b"listening"):
-                    pass
-                j = self.run("iperf3", ["iperf3", "-c", "127.0.0.1", "-p", port,
-                                        "-t", p["iperf_s"], "-J"])
-                r["iperf_Bps"] = j["end"]["sum_received"]["bits_per_second"] / 8
-            finally:
-                stop(srv)
-
-        def fio(r, key, label, extra):
-            f.unlink(missing_ok=True)   # a fresh file each time
-            j = self.run(label, ["fio", "--name=seqwrite", f"--filename={f}", "--rw=write",
-                                 "--bs=1M", f"--size={p['fio_mib']}M", "--ioengine=psync",
-                                 "--fallocate=none", *extra, "--output-format=json"])
-            r[key] = j["jobs"][0]["write"]["bw_bytes"]
+    def fio(self, r, key, label, extra, keep=False):
+        f = self.tmp / f"fio-{key}.dat"
+        f.unlink(missing_ok=True)   # a fresh file each time
+        j = self.run(label, ["fio", "--name=seqwrite", f"--filename={f}", "--rw=write",
+                             "--bs=1M", f"--size={self.prof['fio_mib']}M", "--ioengine=psync",
+                             "--fallocate=none", *extra, "--output-format=json"])
+        r[key] = j["jobs"][0]["write"]["bw_bytes"]
+        if not keep:
             f.unlink(missing_ok=True)
 
-        def fsync(r):
-            j = self.run("fdatasync latency", [LIMITS, "fsync", self.tmp, p["fsync_n"]])
-            r.update(fsync_p50=j["p50"], fsync_p99=j["p99"], fsync_p999=j["p999"])
+    def fsync(self, r):
+        j = self.run("fdatasync latency", [LIMITS, "fsync", self.tmp, self.prof["fsync_n"]])
+        r.update(fsync_p50=j["p50"], fsync_p99=j["p99"], fsync_p999=j["p999"])
 
-        def sendfile(r):
-            j = self.run("sendfile", [LIMITS, "sendfile", self.tmp, p["sendfile_mib"],
-                                      p["sendfile_passes"]])
-            r["sendfile_Bps"] = j["bytes_per_s"]
-
-        self.step(res, "iperf3", iperf)
-        self.step(res, "fio buffered", lambda r: fio(r, "fio_buf_Bps", "fio buffered", []))
-        self.step(res, "fio fdatasync", lambda r: fio(r, "fio_sync_Bps", "fio fdatasync",
-                                                      ["--fdatasync=1"]))
-        self.step(res, "fdatasync latency", fsync)
-        self.step(res, "sendfile", sendfile)
+    def sendfile(self, r):
+        j = self.run("sendfile", [LIMITS, "sendfile", self.tmp, self.prof["sendfile_mib"],
+                                  self.prof["sendfile_passes"]])
+        r["sendfile_Bps"] = j["bytes_per_s"]
 
     # ---- Redis Streams ------------------------------------------------------
 
-    def redis(self, res, fsync):
-        p = self.prof
+    def start_redis(self, fsync):
         d = self.tmp / f"redis-{fsync}"
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir()
         port = free_port()
         argv = ["redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", d,
                 "--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--daemonize", "no"]
-        self.commands.setdefault(f"redis-server {fsync}", self.show(argv))
+        self.commands.setdefault(f"redis-server ({fsync})", self.show(argv))
         srv = subprocess.Popen([str(a) for a in argv], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        val = "x" * 100
-        try:
-            wait_port(port, 10)
+        self.procs.append(srv)
+        wait_port(port, 10)
+        return srv, port
 
-            def xadd(r):
-                n = p["redis_n"] if fsync == "everysec" else p["redis_always_n"]
-                cpu0 = cpu_seconds(srv.pid)
-                out = self.run(f"redis-benchmark XADD ({fsync})",
-                               ["redis-benchmark", "-p", port, "-c", "1", "-P", REDIS_PIPELINE,
-                                "-n", n, "--csv", "XADD", "stream", "*", "f", val],
-                               parse_json=False)
-                r[f"redis_{fsync}_xadd"] = float(out.strip().splitlines()[-1].split('","')[1])
-                r[f"redis_{fsync}_cpu_us"] = (cpu_seconds(srv.pid) - cpu0) / n * 1e6
+    def redis_xadd(self, r, srv, port, fsync, n):
+        cpu0 = cpu_seconds(srv.pid)
+        out = self.run(f"redis-benchmark XADD ({fsync})",
+                       ["redis-benchmark", "-p", port, "-c", "1", "-P", REDIS_PIPELINE,
+                        "-n", n, "--csv", "XADD", "stream", "*", "f", "x" * 100],
+                       parse_json=False)
+        r[f"redis_{fsync}_xadd"] = float(out.strip().splitlines()[-1].split('","')[1])
+        r[f"redis_{fsync}_cpu_us"] = (cpu_seconds(srv.pid) - cpu0) / n * 1e6
 
-            def xread(r):
-                j = self.run("redis XREAD COUNT 1000",
-                             [REDIS_STREAM, "consume", port, "stream", p["redis_n"]])
-                r["redis_xread"] = j["records_per_s"]
+    def redis_xread(self, r, port, n):
+        j = self.run("redis XREAD COUNT 1000", [REDIS_STREAM, "consume", port, "stream", n])
+        r["redis_xread"] = j["records_per_s"]
 
-            def e2e(r):
-                j = self.run(f"redis e2e ({fsync})",
-                             [REDIS_STREAM, "e2e", port, "e2e", E2E_RATE, p["e2e_s"], 100])
-                for q in ("p50", "p99", "p999"):
-                    r[f"redis_{fsync}_e2e_{q}"] = j[q]
-
-            self.step(res, f"redis {fsync} xadd", xadd)
-            if fsync == "everysec":
-                self.step(res, "redis xread", xread)
-            else:
-                self.step(res, "redis always e2e", e2e)
-        finally:
-            stop(srv)
-            shutil.rmtree(d, ignore_errors=True)
+    def redis_e2e(self, r, port, fsync):
+        j = self.run(f"redis e2e ({fsync})",
+                     [REDIS_STREAM, "e2e", port, "e2e", E2E_RATE, self.prof["e2e_s"], 100])
+        for q in ("p50", "p99", "p999"):
+            r[f"redis_{fsync}_e2e_{q}"] = j[q]
 
     # ---- Sluice -------------------------------------------------------------
 
@@ -216,88 +197,120 @@ class Bench:
         threading.Thread(target=proc.stderr.read, daemon=True).start()
         return proc, int(m.group(1)), ms
 
-    def perf(self, label, port, *args):
-        return self.run(label, [SLUICE, "perf", *args, "-b", f"127.0.0.1:{port}", "--json"])
-
-    def sluice(self, res):
-        p = self.prof
+    def start_sluice(self, res):
+        """Start-up time over a few starts on an empty dir, then the broker
+        that serves this repetition, with its idle RSS."""
         data = self.tmp / "sluice-data"
         starts = []
-        for _ in range(p["starts"] - 1):
+        for _ in range(self.prof["starts"] - 1):
             proc, _, ms = self.start_broker(data)
             starts.append(ms)
             stop(proc)
         proc, port, ms = self.start_broker(data)
+        self.procs.append(proc)
         starts.append(ms)
         res["start_ms"] = statistics.median(starts)
-        try:
-            time.sleep(0.5)  # idle: after start-up, no client yet
-            res["idle_rss_kb"] = proc_status_kb(proc.pid, "VmRSS")
+        time.sleep(0.5)  # idle: after start-up, no client yet
+        res["idle_rss_kb"] = proc_status_kb(proc.pid, "VmRSS")
+        return proc, port
 
-            def produce(r, size, n, key, topic):
-                cpu0 = cpu_seconds(proc.pid)
-                j = self.perf(f"sluice perf produce {size} B", port, "produce", "--topic", topic,
-                              "--record-size", size, "--num-records", n, "--acks", "all")
-                cpu = cpu_seconds(proc.pid) - cpu0
-                pr = j["produce"]
-                if pr["acked"] != n:
-                    raise RuntimeError(f"{pr['acked']} of {n} acknowledged")
-                r[f"{key}_rps"] = pr["records_per_s"]
-                r[f"{key}_Bps"] = pr["mb_per_s"] * MB
-                r[f"{key}_cpu_us"] = cpu / n * 1e6
+    def perf(self, label, port, *args):
+        return self.run(label, [SLUICE, "perf", *args, "-b", f"127.0.0.1:{port}", "--json"])
 
-            def consume(r, size, n, key, topic):
-                cpu0 = cpu_seconds(proc.pid)
-                j = self.perf(f"sluice perf consume {size} B", port, "consume", "--topic", topic,
-                              "--num-records", n)
-                r[f"{key}_cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / n * 1e6
-                c = j["consume"]
-                r[f"{key}_rps"] = c["records_per_s"]
-                r[f"{key}_Bps"] = c["mb_per_s"] * MB
+    def sluice_produce(self, r, proc, port, size, n, key, topic):
+        cpu0 = cpu_seconds(proc.pid)
+        j = self.perf(f"sluice perf produce {size} B", port, "produce", "--topic", topic,
+                      "--record-size", size, "--num-records", n, "--acks", "all")
+        cpu = cpu_seconds(proc.pid) - cpu0
+        pr = j["produce"]
+        if pr["acked"] != n:
+            raise RuntimeError(f"{pr['acked']} of {n} acknowledged")
+        r[f"{key}_rps"] = pr["records_per_s"]
+        r[f"{key}_Bps"] = pr["mb_per_s"] * MB
+        r[f"{key}_cpu_us"] = cpu / n * 1e6
 
-            def e2e(r):
-                j = self.perf("sluice perf e2e", port, "e2e", "--topic", "e2e", "--record-size",
-                              100, "--throughput", E2E_RATE, "--duration", p["e2e_s"],
-                              "--acks", "all", "--linger-ms", 1)
-                for q in ("p50", "p99", "p999"):
-                    r[f"sluice_e2e_{q}"] = j["e2e_latency_ms"][q]
+    def sluice_consume(self, r, proc, port, size, n, key, topic):
+        cpu0 = cpu_seconds(proc.pid)
+        j = self.perf(f"sluice perf consume {size} B", port, "consume", "--topic", topic,
+                      "--num-records", n)
+        r[f"{key}_cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / n * 1e6
+        r[f"{key}_rps"] = j["consume"]["records_per_s"]
+        r[f"{key}_Bps"] = j["consume"]["mb_per_s"] * MB
 
-            self.step(res, "sluice produce 100 B",
-                      lambda r: produce(r, 100, p["p100_n"], "sluice_p100", "p100"))
-            self.step(res, "sluice consume 100 B",
-                      lambda r: consume(r, 100, p["p100_n"], "sluice_c100", "p100"))
-            self.step(res, "sluice produce 1 KiB",
-                      lambda r: produce(r, 1024, p["p1k_n"], "sluice_p1k", "p1k"))
-            self.step(res, "sluice consume 1 KiB",
-                      lambda r: consume(r, 1024, p["p1k_n"], "sluice_c1k", "p1k"))
-            self.step(res, "sluice e2e", e2e)
-            res["peak_rss_kb"] = proc_status_kb(proc.pid, "VmHWM")
-        finally:
-            stop(proc)
-            shutil.rmtree(data, ignore_errors=True)
+    def sluice_e2e(self, r, port):
+        j = self.perf("sluice perf e2e", port, "e2e", "--topic", "e2e", "--record-size", 100,
+                      "--throughput", E2E_RATE, "--duration", self.prof["e2e_s"],
+                      "--acks", "all", "--linger-ms", 1)
+        for q in ("p50", "p99", "p999"):
+            r[f"sluice_e2e_{q}"] = j["e2e_latency_ms"][q]
 
-    # ---- the whole run ----------------------------------------------------
+    # ---- one repetition ---------------------------------------------------
+
+    def repetition(self, res):
+        """Each target compares a pair of measurements taken back to back,
+        the reference first in even repetitions and Sluice first in odd
+        ones, so that a disturbance lasting minutes lands on both sides."""
+        p = self.prof
+        sl, sport = self.start_sluice(res)
+        rev, rport = self.start_redis("everysec")
+        ras, aport = self.start_redis("always")
+        pairs = [
+            ("write", lambda r: self.fio(r, "fio_buf_Bps", "fio buffered", [], keep=True),
+             lambda r: self.sluice_produce(r, sl, sport, 1024, p["p1k_n"], "sluice_p1k", "p1k")),
+            ("produce 100 B", lambda r: self.redis_xadd(r, rev, rport, "everysec", p["redis_n"]),
+             lambda r: self.sluice_produce(r, sl, sport, 100, p["p100_n"], "sluice_p100",
+                                           "p100")),
+            ("fetch 1 KiB", self.sendfile,
+             lambda r: self.sluice_consume(r, sl, sport, 1024, p["p1k_n"], "sluice_c1k", "p1k")),
+            ("fetch 100 B", lambda r: self.redis_xread(r, rport, p["redis_n"]),
+             lambda r: self.sluice_consume(r, sl, sport, 100, p["p100_n"], "sluice_c100",
+                                           "p100")),
+            ("e2e", lambda r: self.redis_e2e(r, aport, "always"),
+             lambda r: self.sluice_e2e(r, sport)),
+        ]
+        # Measurements that free no page cache run while freed memory settles.
+        before = [("iperf3", self.iperf), ("fdatasync latency", self.fsync),
+                  ("redis always xadd",
+                   lambda r: self.redis_xadd(r, ras, aport, "always", p["redis_always_n"]))]
+        for name, fn in before:
+            self.step(res, name, fn)
+        # Page-cache pages freed in the last seconds are still backed by the
+        # host and cost a sixth of a fresh one to touch (notes on this VM):
+        # the write pair must not inherit them from the last cleanup.
+        time.sleep(max(0.0, p["settle_s"] - (time.monotonic() - self.freed_at)))
+        for name, ref, ours in pairs:
+            first, second = (ref, ours) if self.rep % 2 == 0 else (ours, ref)
+            self.step(res, f"{name} ({'reference' if first is ref else 'sluice'} first)", first)
+            self.step(res, f"{name} ({'sluice' if first is ref else 'reference'} second)",
+                      second)
+            # fio leaves its file dirty: write it back now rather than under
+            # the next pair's fsyncs.
+            os.sync()
+        self.step(res, "fio fdatasync",
+                  lambda r: self.fio(r, "fio_sync_Bps", "fio fdatasync", ["--fdatasync=1"]))
+        res["peak_rss_kb"] = proc_status_kb(sl.pid, "VmHWM")
 
     def go(self):
-        groups = [("limits", self.limits),
-                  ("redis everysec", lambda r: self.redis(r, "everysec")),
-                  ("redis always", lambda r: self.redis(r, "always")),
-                  ("sluice", self.sluice)]
         reps = []
         t0 = time.monotonic()
         for self.rep in range(self.prof["reps"]):
             res = {}
-            order = groups[self.rep % len(groups):] + groups[:self.rep % len(groups)]
-            for name, fn in order:
-                print(f"rep {self.rep + 1}/{self.prof['reps']}: {name}", file=sys.stderr)
-                try:
-                    fn(res)
-                except Exception as e:  # noqa: BLE001
-                    self.failures.append(f"rep {self.rep + 1} {name}: {e}")
-                    print(f"  {name}: FAILED: {e}", file=sys.stderr)
+            print(f"rep {self.rep + 1}/{self.prof['reps']}", file=sys.stderr)
+            try:
+                self.repetition(res)
+            except Exception as e:  # noqa: BLE001
+                self.failures.append(f"rep {self.rep + 1}: {e}")
+                print(f"  FAILED: {e}", file=sys.stderr)
+            finally:
+                for proc in self.procs:
+                    stop(proc)
+                self.procs = []
+                for d in self.tmp.iterdir():
+                    if d.name != "sendfile-source.dat":
+                        shutil.rmtree(d, ignore_errors=True) if d.is_dir() else d.unlink()
+                self.freed_at = time.monotonic()
             reps.append(res)
         elapsed = time.monotonic() - t0
-        (self.tmp / "sendfile-source.dat").unlink(missing_ok=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
         return reps, elapsed
 
@@ -506,9 +519,15 @@ def report(reps, elapsed, bench, mode):
               "utime+stime of every broker thread over the produce run divided by the records "
               "sent; RSS from /proc/PID/status.", "",
               "### Commands", "",
-              "Each repetition runs the groups below (limits, Redis everysec, Redis always, "
-              "Sluice) in a rotating order. `$TMP` is a fresh directory under the temp dir; "
-              "ports are free ones picked at run time.", "", "```sh",
+              "Each repetition starts a fresh Sluice broker and two fresh Redis servers, runs "
+              "iperf3, the fdatasync latency probe and Redis XADD (always), waits until "
+              f"{bench.prof['settle_s']} s have passed since the last repetition freed its "
+              "files (freed page-cache pages stay cheap to reuse for a few seconds on this "
+              "kind of VM, which would flatter whichever writer came first), "
+              "then runs each compared pair back to back (the reference first in odd-numbered "
+              "repetitions, Sluice first in even-numbered ones), then the other limits. "
+              "`$TMP` is a fresh directory under the temp dir; ports are free ones picked at "
+              "run time.", "", "```sh",
               "VAL100=$(printf 'x%.0s' $(seq 100))   # the 100-byte Redis value"]
     for label, cmd in bench.commands.items():
         lines.append(f"# {label}")
@@ -534,7 +553,7 @@ def write_results(path, section):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="one small repetition (smoke run)")
-    ap.add_argument("--reps", type=int, help="repetitions (default 5, quick 1)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 7, quick 1)")
     ap.add_argument("--out", help="results file (default bench/RESULTS.md; "
                                   "--quick: build/bench/RESULTS-quick.md)")
     ap.add_argument("--dir", help="where temp files go (default: the system temp dir)")

@@ -75,6 +75,19 @@ def test_e2e_at_a_fixed_rate(broker):
     assert j["target_rate"] == 2000
 
 
+def test_latency_log_has_one_line_per_record(broker, tmp_path):
+    for mode, extra in (("produce", []), ("e2e", ["--throughput", 1000])):
+        log = tmp_path / f"{mode}.txt"
+        _, j = perf(broker, mode, "--topic", f"log-{mode}", "--num-records", 200,
+                    "--latency-log", log, *extra)
+        rows = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+        assert len(rows) == 200
+        assert all(sched >= 0 and lat >= 0 for sched, lat in rows)
+        hist = j["e2e_latency_ms" if mode == "e2e" else "produce"]
+        hist = hist if mode == "e2e" else hist["ack_latency_ms"]
+        assert abs(max(lat for _, lat in rows) - hist["max"]) < 0.01
+
+
 def test_e2e_skips_records_of_earlier_runs(broker):
     perf(broker, "produce", "--topic", "again", "--num-records", 500, "--record-size", 64)
     _, j = perf(broker, "e2e", "--topic", "again", "--num-records", 300, "--record-size", 64)
