@@ -19,6 +19,7 @@ typedef struct sl_command {
     const char *summary;
 } sl_command_t;
 
+int sl_cmd_perf(int argc, char **argv);
 int sl_cmd_serve(int argc, char **argv);
 int sl_cmd_version(int argc, char **argv);
 int sl_cmd_topic(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 static const sl_command_t commands[] = {
+    {"perf", sl_cmd_perf, "measure produce/consume throughput and end-to-end latency"},
     {"serve", sl_cmd_serve, "run a broker in the foreground"},
     {"topic", sl_cmd_topic, "create, list, describe, delete and configure topics"},
     {"produce", sl_cmd_produce, "write records from stdin (or files) to a topic"},
