@@ -72,8 +72,11 @@ typedef struct sl_api {
 #define SL_REQ_NO_REPLY 2 /* acks=0 produce: nothing goes back */
 #define SL_REQ_DONE     3 /* the handler queued its response itself */
 
+typedef struct sl_bconn sl_bconn_t;
+
 struct sl_req {
     sl_broker_t *b;
+    sl_bconn_t *bc;
     sl_conn_t *c; /* NULL once the connection closed */
     sl_arena_t arena;
     sl_kreq_header_t hdr;
@@ -87,6 +90,37 @@ struct sl_req {
     void *park; /* handler-specific parked state */
     sl_timer_t timer;
     bool parked;
+    /* Set by a handler that parks without needing its frame any more (an
+     * acks=all Produce waiting for fsync): the connection may read on. */
+    bool detachable;
+    /* Pipelined requests: queued on bc->pipeline until answered in turn. */
+    sl_dlist_t link;
+    bool in_pipeline;
+    bool done; /* answered: the encoded response is in out */
+    sl_buf_t out;
+};
+
+/*
+ * A connection. Usually one request at a time (the network layer mutes the
+ * connection after each frame). acks=all Produce requests may pipeline: a
+ * parked Produce leaves `cur` for the pipeline, the connection reads on, and
+ * responses leave strictly in request order, so one fsync covers the
+ * batches of many requests of one producer. Any other request arriving
+ * while the pipeline is non-empty is held (the connection stays muted on it)
+ * until the pipeline drains.
+ */
+struct sl_bconn {
+    sl_broker_t *b;
+    sl_conn_t *c;
+    sl_req_t *cur;       /* the request being handled, or parked in place */
+    sl_dlist_t pipeline; /* sl_req_t, oldest first */
+    int32_t n_pipeline;
+    sl_req_t *spare[4]; /* finished requests kept for their arenas */
+    int n_spare;
+    uint8_t *held; /* frame waiting for the pipeline to drain */
+    size_t held_len;
+    bool depth_muted; /* pipeline full: the last frame's unmute is pending */
+    sl_loop_defer_t resume;
 };
 
 /* Encodes req->resp with the header and queues it, then unmutes. */

@@ -180,8 +180,16 @@ sl_h_Produce(sl_req_t *req)
         return park->pending ? (produce_cancel(req), SL_REQ_NO_REPLY) : SL_REQ_NO_REPLY;
     if (park->pending == 0)
         return SL_OK;
+    /* The response must not point into the frame: the connection reads on
+     * while this request waits for its fsync (req.c's pipeline). */
+    for (int32_t i = 0; i < resp->Responses.len; i++) {
+        sl_str_t *name = &resp->Responses.items[i].Name;
+
+        name->ptr = sl_arena_memdup(&req->arena, name->ptr, (size_t)SL_MAX(name->len, 0));
+    }
     req->park = park;
     req->cancel = produce_cancel;
+    req->detachable = true;
     return SL_REQ_PARKED;
 }
 
