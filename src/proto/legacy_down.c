@@ -29,7 +29,9 @@ typedef struct down {
     sl_buf_t *out;
     size_t start; /* out->len on entry */
     sl_legacy_down_info_t *info;
-    bool full; /* the limit is reached: stop */
+    bool full;    /* the limit is reached: stop */
+    bool any;     /* a record was taken (prev is set) */
+    int64_t prev; /* offset of the last record taken */
     /* the wrapper being filled */
     sl_buf_t inner;
     sl_buf_t comp;
@@ -78,7 +80,7 @@ commit(down_t *d, size_t at, int32_t messages, int64_t last_offset)
 
     if (before + n <= d->o->max_bytes || (before == 0 && d->o->min_one)) {
         d->info->messages += messages;
-        d->info->next_offset = last_offset + 1;
+        d->info->next_offset = (int64_t)((uint64_t)last_offset + 1); /* wraps like Kafka's longs */
         if (before + n >= d->o->max_bytes)
             d->full = true;
         return !d->full;
@@ -207,6 +209,14 @@ convert_batch(down_t *d, const uint8_t *p, size_t len, sl_buf_t *scratch)
 
         if (r.offset < d->o->fetch_offset)
             continue;
+        /* Offsets only grow in a log; bytes that say otherwise (or wrap)
+         * end the conversion as if the region ended there. */
+        if (d->any && r.offset <= d->prev) {
+            d->full = true;
+            break;
+        }
+        d->any = true;
+        d->prev = r.offset;
         more = d->codec == SL_CODEC_NONE ? add_plain(d, &r) : add_wrapped(d, &r);
         if (!more)
             return SL_OK;
