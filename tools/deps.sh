@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PKGS="gcc make clang libclang-rt-14-dev pkg-config clang-format cppcheck \
  zlib1g-dev liblz4-dev libsnappy-dev libzstd-dev librdkafka-dev libssl-dev \
  kcat python3 python3-kafka python3-confluent-kafka python3-pytest \
- python3-snappy python3-lz4 python3-zstandard python3-pil \
+ python3-snappy python3-lz4 python3-zstandard python3-pil python3-xxhash \
+ golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
  fio iperf3 procps redis-server redis-tools"
 # Node.js may come from elsewhere on the machine; Debian's only if there is none.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

@@ -10,10 +10,21 @@
  * than the limits (KIP-74), so a consumer never gets stuck behind a big
  * batch. Fetch sessions (KIP-227) are not kept: every answer says "no
  * session" (SessionId 0), which makes clients send full fetches.
+ *
+ * Old versions cannot read what the log stores: Fetch v0-1 get magic-0
+ * message sets and v2-3 magic 1, converted in memory (proto/legacy.h) from
+ * the region read with pread -- no sendfile on that path. zstd needs Fetch
+ * v10 (KIP-110): older fetches of a zstd topic, or whose data starts with a
+ * zstd batch, get UNSUPPORTED_COMPRESSION_TYPE, and a region is cut before
+ * its first zstd batch.
  */
 #include "broker/broker_int.h"
 
 #include "base/log.h"
+#include "proto/legacy.h"
+#include "proto/record.h"
+
+#include <unistd.h>
 
 typedef struct fetch_watch {
     sl_dlist_t link; /* in sl_bpart_t.fetch_waiters */
@@ -31,6 +42,112 @@ typedef struct fetch_state {
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* Conversion memory per partition: a batch may expand to this much. */
+#define LEGACY_DECOMPRESS_BUDGET (64u << 20)
+/* Chunk read while walking batch headers for zstd. */
+#define ZSTD_WALK_CHUNK 65536
+
+/* Reads a region into memory (the old-format path cannot sendfile). */
+static int
+region_pread(const sl_log_region_t *rg, sl_buf_t *out)
+{
+    size_t done = 0, len = (size_t)rg->len;
+    uint8_t *p = sl_buf_extend(out, len);
+
+    while (done < len) {
+        ssize_t n = pread(rg->fd, p + done, len - done, rg->pos + (off_t)done);
+
+        if (n <= 0)
+            return SL_EIO;
+        done += (size_t)n;
+    }
+    return SL_OK;
+}
+
+/* Ends the region before its first zstd batch, which Fetch < 10 cannot
+ * carry; SL_EUNSUP when the region starts with one. Reads headers in
+ * chunks, so small batches cost no read each. */
+static int
+cut_before_zstd(sl_log_region_t *rg)
+{
+    uint8_t *chunk = sl_xmalloc(ZSTD_WALK_CHUNK);
+    int64_t pos = 0, cstart = 0, clen = 0;
+    int rc = SL_OK;
+
+    while (rg->len - pos >= SL_BATCH_HEADER_SIZE) {
+        sl_batch_hdr_t h;
+
+        if (pos < cstart || pos + SL_BATCH_HEADER_SIZE > cstart + clen) {
+            ssize_t n;
+
+            cstart = pos;
+            clen = SL_MIN((int64_t)ZSTD_WALK_CHUNK, rg->len - pos);
+            n = pread(rg->fd, chunk, (size_t)clen, rg->pos + pos);
+            if (n != clen) {
+                rc = SL_EIO;
+                break;
+            }
+        }
+        if (sl_batch_hdr_parse(chunk + (pos - cstart), SL_BATCH_HEADER_SIZE, &h) != SL_OK ||
+            h.batch_length <= 0)
+            break;
+        if (sl_batch_codec(&h) == SL_CODEC_ZSTD) {
+            if (pos == 0)
+                rc = SL_EUNSUP;
+            rg->len = pos;
+            rg->next_offset = h.base_offset;
+            break;
+        }
+        pos += sl_batch_size(&h);
+    }
+    free(chunk);
+    return rc;
+}
+
+/* Fetch v0-3: reads whole batches and down-converts them to magic 0 (v0-1)
+ * or 1 (v2-3) into the request's arena. The limit applies to the converted
+ * bytes: v3 (KIP-74) returns the first entry whole, v0-2 a partial one when
+ * nothing fits, as Kafka does, so clients that grow their fetch size on a
+ * partial message make progress. */
+static void
+read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
+                      sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, int64_t max, int64_t hw,
+                      int64_t *budget, bool *first)
+{
+    int16_t ver = req->hdr.api_version;
+    sl_log_region_t rg;
+    sl_legacy_down_opts_t o;
+    sl_legacy_down_info_t info;
+    sl_buf_t raw = SL_BUF_INIT, out = SL_BUF_INIT, scratch = SL_BUF_INIT;
+    int rc;
+
+    memset(&rg, 0, sizeof(rg));
+    sl_legacy_down_opts_init(&o, ver < 2 ? 0 : 1, fp->FetchOffset, (size_t)SL_MAX(max, 0));
+    o.min_one = ver >= 3 && *first;
+    o.partial_tail = ver < 3;
+    o.max_decompressed = LEGACY_DECOMPRESS_BUDGET;
+    if (max <= 0 && !o.min_one)
+        return;
+    /* The first batch whole: conversion applies the limit itself. */
+    rc = sl_plog_read(bp->pl, fp->FetchOffset, SL_MAX(max, 0), hw, true, &rg);
+    if (rc == SL_OK && rg.len > 0)
+        rc = region_pread(&rg, &raw);
+    sl_log_region_release(&rg);
+    if (rc == SL_OK && raw.len > 0)
+        rc = sl_legacy_down_convert(raw.data, raw.len, &o, &out, &scratch, &info);
+    if (rc != SL_OK) {
+        pd->ErrorCode = sl_kerr_from_status(rc);
+    } else if (out.len > 0) {
+        pd->Records =
+            (sl_bytes_t){sl_arena_memdup(&req->arena, out.data, out.len), (int32_t)out.len};
+        *budget -= (int64_t)out.len;
+        *first = false;
+    }
+    sl_buf_deinit(&raw);
+    sl_buf_deinit(&out);
+    sl_buf_deinit(&scratch);
+}
+
 static void
 release_regions(fetch_state_t *fs)
 {
@@ -43,6 +160,8 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
                sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, sl_log_region_t *rg,
                int64_t *budget, bool *first)
 {
+    int16_t ver = req->hdr.api_version;
+    const sl_topic_t *t;
     int64_t hw, max;
     int rc;
 
@@ -58,10 +177,26 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     pd->LogStartOffset = sl_plog_log_start(bp->pl);
     pd->AbortedTransactions.len = req->hdr.api_version >= 4 ? 0 : -1;
     max = SL_MIN((int64_t)fp->PartitionMaxBytes, *budget);
+    t = sl_topics_find(req->b->topics, sl_str_c(bp->topic->name));
+    /* Kafka's checks, from the topic config alone, data or not. */
+    if (ver < 10 && t != NULL && t->cfg.compression_type == SL_CFG_COMPRESSION_ZSTD) {
+        pd->ErrorCode = SL_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+        return;
+    }
+    if (ver < 4 && t != NULL && !t->cfg.message_downconversion_enable) {
+        pd->ErrorCode = SL_KERR_UNSUPPORTED_VERSION;
+        return;
+    }
     if (fp->FetchOffset == hw && fp->FetchOffset >= pd->LogStartOffset)
         return;
+    if (ver < 4)
+        return read_partition_legacy(req, fp, pd, bp, max, hw, budget, first);
     rc = sl_plog_read(bp->pl, fp->FetchOffset, max > 0 ? max : 0, hw, *first, rg);
+    if (rc == SL_OK && ver < 10 && rg->len > 0)
+        rc = cut_before_zstd(rg);
     if (rc != SL_OK) {
+        sl_log_region_release(rg);
+        memset(rg, 0, sizeof(*rg));
         pd->ErrorCode = sl_kerr_from_status(rc);
         return;
     }
@@ -101,7 +236,7 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
             memset(rg, 0, sizeof(*rg));
             read_partition(req, fp, &tr->Partitions.items[j],
                            sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, &budget, &first);
-            found += rg->len;
+            found += tr->Partitions.items[j].Records.len;
             if (tr->Partitions.items[j].ErrorCode != SL_KERR_NONE)
                 found = INT64_MAX / 2; /* errors answer at once */
         }
@@ -155,7 +290,8 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
 {
     splice_list_t sl = {.arena = &req->arena};
     sl_buf_t buf = SL_BUF_INIT;
-    sl_writer_t wr = {&buf, on_records, &sl};
+    /* v0-3 carry converted bytes in memory: copy them like any bytes. */
+    sl_writer_t wr = {&buf, req->hdr.api_version >= 4 ? on_records : NULL, &sl};
     int64_t total;
     size_t pos = 0;
 

@@ -1,6 +1,7 @@
 /*
  * h_offsets.c -- ListOffsets (earliest, latest, by timestamp; v0's list of
- * offsets) and DeleteRecords (advance the log start offset).
+ * offsets, "old_style_offsets") and DeleteRecords (advance the log start
+ * offset).
  */
 #include "broker/broker_int.h"
 
@@ -74,8 +75,16 @@ sl_h_ListOffsets(sl_req_t *req)
             pr->Timestamp = ts;
             pr->LeaderEpoch = off >= 0 ? sl_plog_leader_epoch(bp->pl) : -1;
             if (v0) {
-                /* v0 answers a list; at most MaxNumOffsets entries. */
-                bool one = pr->ErrorCode == SL_KERR_NONE && off >= 0 && p->MaxNumOffsets > 0;
+                /* v0 answers a list; at most MaxNumOffsets entries. Kafka
+                 * lists segment base offsets older than the timestamp; one
+                 * offset serves the clients that send v0 (they ask for one):
+                 * the first record at or after it, or the end when every
+                 * record is older. */
+                bool one;
+
+                if (pr->ErrorCode == SL_KERR_NONE && off < 0 && p->Timestamp >= 0)
+                    off = sl_plog_hw(bp->pl);
+                one = pr->ErrorCode == SL_KERR_NONE && off >= 0 && p->MaxNumOffsets > 0;
 
                 SL_KARR(req, pr->OldStyleOffsets, one ? 1 : 0, SL_KNOINIT);
                 if (one)

@@ -9,10 +9,14 @@
  *            completes it (one fsync covers every batch that arrived
  *            meanwhile). A failed fsync answers KAFKA_STORAGE_ERROR: data
  *            whose fsync failed is never acknowledged.
+ * Old clients (Produce v0-v2 with message sets of magic 0/1) take a slower
+ * path: the set is converted into one magic-2 batch (proto/legacy.h), which
+ * is then appended like any other.
  */
 #include "broker/broker_int.h"
 
 #include "base/time.h"
+#include "proto/legacy.h"
 #include "proto/record.h"
 
 typedef struct produce_wait {
@@ -51,22 +55,93 @@ check_timestamps(const sl_topic_config_t *tc, const uint8_t *p, size_t len, int6
 }
 
 static int16_t
-precheck(sl_req_t *req, const sl_topic_t *t, sl_bytes_t records)
+precheck(sl_req_t *req, const sl_topic_t *t, sl_bytes_t records, bool *legacy)
 {
     int16_t ver = req->hdr.api_version;
+    int magic = records.len > 0 ? sl_legacy_peek_magic(records.ptr, (size_t)records.len) : -1;
     sl_batch_hdr_t h;
 
+    *legacy = false;
     if (records.len <= 0)
         return SL_KERR_CORRUPT_MESSAGE;
+    if (magic == 0 || magic == 1) {
+        /* Kafka takes either old magic in any of v0-v2 (pykafka sends magic
+         * 1 in v0) and only v2 batches from v3 on. */
+        if (ver >= 3)
+            return SL_KERR_INVALID_RECORD;
+        *legacy = true;
+        return SL_KERR_NONE;
+    }
     if (records.len < SL_BATCH_HEADER_SIZE ||
         sl_batch_hdr_parse(records.ptr, (size_t)records.len, &h) != SL_OK)
         return SL_KERR_CORRUPT_MESSAGE;
     if (h.magic != 2)
-        /* Message formats v0/v1 need up-conversion (legacy clients). */
-        return ver < 3 ? SL_KERR_UNSUPPORTED_VERSION : SL_KERR_INVALID_RECORD;
+        return SL_KERR_CORRUPT_MESSAGE;
     if (sl_batch_codec(&h) == SL_CODEC_ZSTD && ver < 7)
         return SL_KERR_UNSUPPORTED_COMPRESSION_TYPE;
     return check_timestamps(&t->cfg, records.ptr, (size_t)records.len, sl_wall_ms());
+}
+
+/* ---- old message formats ------------------------------------------------ */
+
+/* Kafka's codes for what up-conversion refuses (proto/legacy.h). */
+static int16_t
+legacy_kerr(int rc)
+{
+    switch (rc) {
+    case SL_EINVAL:
+        return SL_KERR_INVALID_RECORD;
+    case SL_ERANGE:
+        return SL_KERR_INVALID_TIMESTAMP;
+    default:
+        return sl_kerr_from_status(rc);
+    }
+}
+
+static int
+topic_codec_level(const sl_topic_config_t *tc)
+{
+    int level;
+
+    switch (tc->compression_type) {
+    case SL_CFG_COMPRESSION_GZIP:
+        level = tc->compression_gzip_level;
+        break;
+    case SL_CFG_COMPRESSION_LZ4:
+        level = tc->compression_lz4_level;
+        break;
+    case SL_CFG_COMPRESSION_ZSTD:
+        level = tc->compression_zstd_level;
+        break;
+    default:
+        return SL_COMPRESS_LEVEL_DEFAULT;
+    }
+    return level == -1 ? SL_COMPRESS_LEVEL_DEFAULT : level;
+}
+
+/* Converts a magic 0/1 message set into one v2 batch in out, applying the
+ * topic's key, timestamp and compression settings as Kafka's LogValidator
+ * does on its conversion path. */
+static int16_t
+legacy_up(const sl_topic_t *t, sl_bytes_t records, sl_buf_t *out)
+{
+    const sl_topic_config_t *tc = &t->cfg;
+    sl_legacy_up_opts_t o;
+    sl_legacy_up_info_t info;
+    sl_buf_t scratch = SL_BUF_INIT;
+    int rc;
+
+    sl_legacy_up_opts_init(&o);
+    o.codec = tc->compression_type; /* SL_CFG_COMPRESSION_PRODUCER is -1 */
+    o.level = topic_codec_level(tc);
+    o.require_key = (tc->cleanup_policy & SL_CFG_CLEANUP_COMPACT) != 0;
+    o.log_append_time = tc->message_timestamp_type == SL_CFG_TS_LOG_APPEND_TIME;
+    o.now_ms = sl_wall_ms();
+    o.ts_before_max_ms = tc->message_timestamp_before_max_ms;
+    o.ts_after_max_ms = tc->message_timestamp_after_max_ms;
+    rc = sl_legacy_up_convert(records.ptr, (size_t)records.len, &o, out, &scratch, &info);
+    sl_buf_deinit(&scratch);
+    return rc == SL_OK ? SL_KERR_NONE : legacy_kerr(rc);
 }
 
 static void
@@ -75,15 +150,26 @@ produce_partition(sl_req_t *req, sl_bpart_t *bp, const sl_topic_t *t,
                   sl_ProduceResponse_PartitionProduceResponse_t *pr, int64_t *flush_upto)
 {
     sl_log_append_info_t info;
-    int rc;
+    sl_buf_t conv = SL_BUF_INIT;
+    bool legacy;
+    int rc = SL_OK;
 
     *flush_upto = -1;
-    pr->ErrorCode = precheck(req, t, pd->Records);
+    pr->ErrorCode = precheck(req, t, pd->Records, &legacy);
     if (pr->ErrorCode != SL_KERR_NONE)
         return;
-    rc = sl_records_validate(req->b, pd->Records.ptr, (size_t)pd->Records.len);
-    if (rc == SL_OK)
-        rc = sl_plog_append(bp->pl, (uint8_t *)pd->Records.ptr, (size_t)pd->Records.len, &info);
+    if (legacy) {
+        pr->ErrorCode = legacy_up(t, pd->Records, &conv);
+        if (pr->ErrorCode == SL_KERR_NONE)
+            rc = sl_plog_append(bp->pl, conv.data, conv.len, &info);
+        sl_buf_deinit(&conv);
+        if (pr->ErrorCode != SL_KERR_NONE)
+            return;
+    } else {
+        rc = sl_records_validate(req->b, pd->Records.ptr, (size_t)pd->Records.len);
+        if (rc == SL_OK)
+            rc = sl_plog_append(bp->pl, (uint8_t *)pd->Records.ptr, (size_t)pd->Records.len, &info);
+    }
     if (rc != SL_OK) {
         pr->ErrorCode = sl_kerr_from_status(rc);
         return;
