@@ -196,6 +196,8 @@ void sl_groups_rearm(sl_broker_t *b);
 void sl_groups_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc);
 /* Parks req on the coordinator: the ticket is the cookie. */
 sl_gticket_t *sl_gticket_new(sl_req_t *req);
+/* Frees the ticket of a request the coordinator answered at once. */
+void sl_gticket_unused(sl_req_t *req);
 /* h_group.c: fill responses from coordinator answers (copies into the arena). */
 void sl_group_join_fill(sl_req_t *req, const sl_gjoin_resp_t *r);
 void sl_group_sync_fill(sl_req_t *req, const sl_gsync_resp_t *r);

@@ -63,6 +63,13 @@ ticket_take(void *cookie)
     return req;
 }
 
+void
+sl_gticket_unused(sl_req_t *req)
+{
+    /* The coordinator answered at once: it never kept the ticket. */
+    ticket_take(req->park);
+}
+
 static void
 on_join_done(void *ctx, void *cookie, const sl_gjoin_resp_t *resp)
 {

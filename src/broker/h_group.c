@@ -92,9 +92,7 @@ sl_h_JoinGroup(sl_req_t *req)
         sl_groups_rearm(req->b);
         return SL_REQ_PARKED;
     }
-    free(req->park); /* answered at once: the ticket was never handed out */
-    req->park = NULL;
-    req->cancel = NULL;
+    sl_gticket_unused(req);
     sl_group_join_fill(req, &out);
     sl_groups_rearm(req->b);
     return SL_OK;
@@ -139,9 +137,7 @@ sl_h_SyncGroup(sl_req_t *req)
         sl_groups_rearm(req->b);
         return SL_REQ_PARKED;
     }
-    free(req->park);
-    req->park = NULL;
-    req->cancel = NULL;
+    sl_gticket_unused(req);
     sl_group_sync_fill(req, &out);
     sl_groups_rearm(req->b);
     return SL_OK;
@@ -257,9 +253,7 @@ sl_h_OffsetCommit(sl_req_t *req)
         sl_groups_rearm(req->b);
         return SL_REQ_PARKED;
     }
-    free(req->park);
-    req->park = NULL;
-    req->cancel = NULL;
+    sl_gticket_unused(req);
     sl_group_commit_fill(req, &out);
     sl_groups_rearm(req->b);
     return SL_OK;
