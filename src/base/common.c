@@ -40,6 +40,8 @@ sl_strerror(int rc)
         return "EUNSUP";
     case SL_EOFFLINE:
         return "EOFFLINE";
+    case SL_ENFILE:
+        return "ENFILE";
     default:
         return "E?";
     }

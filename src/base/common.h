@@ -31,6 +31,7 @@
 #define SL_ERANGE    (-11) /* an offset outside what is stored */
 #define SL_EUNSUP    (-12) /* unsupported feature, version or codec */
 #define SL_EOFFLINE  (-13) /* the object was taken offline after an error */
+#define SL_ENFILE    (-14) /* out of file descriptors (EMFILE/ENFILE): retry later */
 
 /* Short name of a status code, for logs ("EIO"). Never NULL. */
 const char *sl_strerror(int rc);

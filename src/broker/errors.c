@@ -28,6 +28,10 @@ sl_kerr_from_status(int rc)
     case SL_EIO:
     case SL_ENOSPC:
     case SL_EOFFLINE:
+    /* Retriable for clients (KafkaStorageException is a RetriableException);
+     * the partition stays online, see docs/broker.md "Disk and descriptor
+     * failures". */
+    case SL_ENFILE:
         return SL_KERR_KAFKA_STORAGE_ERROR;
     case SL_ETIMEDOUT:
         return SL_KERR_REQUEST_TIMED_OUT;

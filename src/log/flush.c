@@ -75,7 +75,7 @@ flush_run(sl_bg_job_t *job)
     int rc = SL_OK;
 
     for (size_t i = 0; i < fj->nsegs && rc == SL_OK; i++)
-        rc = fsync_fd(fj->fds[i]);
+        rc = fj->fds[i] == -1 ? SL_OK : fj->fds[i] == -2 ? SL_ENFILE : fsync_fd(fj->fds[i]);
     if (rc == SL_OK && fj->sync_dir)
         rc = fsync_dir(fj->pl->dir);
     if (rc == SL_OK && fj->sync_parent)
@@ -100,17 +100,21 @@ flush_done(sl_bg_job_t *job)
             pl->first_unflushed_ms = -1;
         if (mgr->opts.hw_mode == SL_LOG_HW_ON_FSYNC && pl->hw < pl->durable)
             pl->hw = pl->durable;
-    } else {
+    } else if (job->rc != SL_ENFILE) {
         sl_plog_set_offline(pl, job->rc, "fsync failed");
     }
-    for (size_t i = 0; i < fj->nsegs; i++)
+    for (size_t i = 0; i < fj->nsegs; i++) {
+        /* written before the job started and fsynced by it */
+        if (job->rc == SL_OK && fj->segs[i]->next_offset <= fj->target)
+            sl_seg_note_synced(fj->segs[i]);
         sl_seg_unref(fj->segs[i]);
+    }
     free(fj->segs);
     if (!pl->removed && mgr->opts.durable_fn != NULL)
         mgr->opts.durable_fn(mgr->opts.durable_arg, pl, pl->durable, job->rc);
     /* durable_fn may have appended and asked for a flush itself. */
     if (!pl->removed && pl->offline_rc == SL_OK && pl->flush_wanted > pl->durable &&
-        !pl->flush_inflight)
+        !pl->flush_inflight && job->rc != SL_ENFILE)
         sl_flush_start(pl);
     free(fj);
     sl_plog_unref(pl);
@@ -143,9 +147,15 @@ sl_flush_start(sl_plog_t *pl)
     fj->nsegs = n;
     fj->segs = sl_xmalloc(n * sizeof(*fj->segs));
     for (size_t i = 0; i < n; i++) {
-        fj->segs[i] = pl->segs[first + i];
-        fj->fds[i] = fj->segs[i]->fd;
-        sl_seg_ref(fj->segs[i]);
+        sl_seg_t *seg = pl->segs[first + i];
+
+        fj->segs[i] = seg;
+        /* Synced ones need nothing (and may have no fd); the others were
+         * never evicted, so sl_seg_fd only touches the LRU. */
+        fj->fds[i] = seg->synced || sl_seg_fd(seg) != SL_OK ? -1 : seg->fd;
+        if (fj->fds[i] < 0 && !seg->synced)
+            fj->fds[i] = -2;
+        sl_seg_ref(seg);
     }
     /* Cleared now: a file created while this job runs sets them again. */
     pl->dir_dirty = false;
@@ -209,8 +219,14 @@ sl_flush_sync(sl_plog_t *pl)
 
     if (pl->offline_rc != SL_OK)
         return SL_EOFFLINE;
-    for (size_t i = first_unsynced(pl); i < pl->nsegs && rc == SL_OK; i++)
-        rc = fsync_fd(pl->segs[i]->fd);
+    for (size_t i = first_unsynced(pl); i < pl->nsegs && rc == SL_OK; i++) {
+        sl_seg_t *seg = pl->segs[i];
+
+        if (!seg->synced && (rc = sl_seg_fd(seg)) == SL_OK)
+            rc = fsync_fd(seg->fd);
+        if (rc == SL_OK)
+            sl_seg_note_synced(seg);
+    }
     if (rc == SL_OK && pl->dir_dirty)
         rc = fsync_dir(pl->dir);
     if (rc == SL_OK && pl->parent_dirty)

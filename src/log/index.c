@@ -30,6 +30,8 @@ static void
 idx_reset(sl_idx_t *ix, uint32_t entry_size)
 {
     ix->fd = -1;
+    free(ix->path);
+    ix->path = NULL;
     ix->map = NULL;
     ix->map_len = 0;
     ix->entries = 0;
@@ -77,12 +79,30 @@ idx_unmap(sl_idx_t *ix)
 static int
 idx_open_fd(sl_idx_t *ix, const char *path, int flags)
 {
-    if (sl_fault("log.open")) {
-        errno = EIO;
-        return SL_EIO;
+    if (ix->path != path) {
+        free(ix->path);
+        ix->path = sl_xstrdup(path);
     }
-    ix->fd = open(path, flags | O_CLOEXEC, 0644);
-    return ix->fd < 0 ? sl_log_errno(errno) : SL_OK;
+    return sl_log_open_fd(ix->mgr, path, flags, &ix->fd);
+}
+
+/* A sealed index whose fd was dropped, reopened for a write or a sync. */
+static int
+idx_reopen(sl_idx_t *ix)
+{
+    if (ix->fd >= 0)
+        return SL_OK;
+    if (ix->path == NULL)
+        return SL_EIO;
+    return idx_open_fd(ix, ix->path, O_RDWR);
+}
+
+void
+sl_idx_drop_fd(sl_idx_t *ix)
+{
+    if (ix->fd >= 0)
+        close(ix->fd);
+    ix->fd = -1;
 }
 
 int
@@ -142,6 +162,8 @@ sl_idx_load(sl_idx_t *ix, const char *path, uint32_t entry_size, int64_t max_byt
     rc = idx_map(ix, (size_t)(writable ? ix->max_entries : ix->entries) * entry_size);
     if (rc != SL_OK)
         goto fail;
+    if (!writable)
+        sl_idx_drop_fd(ix);
     return SL_OK;
 
 fail:
@@ -163,6 +185,9 @@ sl_idx_append(sl_idx_t *ix, const uint8_t *entry)
     }
     if (sl_fault("log.index.write"))
         return SL_EIO;
+    /* A sparse index page that needs a new block on a full disk. */
+    if (sl_fault("log.index.enospc"))
+        return SL_ENOSPC;
     n = pwrite(ix->fd, entry, ix->entry_size, at);
     if (n != (ssize_t)ix->entry_size)
         return n < 0 ? sl_log_errno(errno) : SL_EIO;
@@ -245,6 +270,8 @@ sl_idx_finish_build(sl_idx_t *ix, const char *path, int64_t max_bytes, bool writ
         rc = idx_write_all(ix->fd, b.data, b.len);
     if (rc == SL_OK && !writable)
         rc = idx_map(ix, b.len);
+    if (rc == SL_OK && !writable)
+        sl_idx_drop_fd(ix);
     ix->entries = n;
     if (!writable)
         ix->max_entries = n;
@@ -258,7 +285,10 @@ int
 sl_idx_make_writable(sl_idx_t *ix, int64_t max_bytes)
 {
     uint32_t max = idx_max_entries(ix->entry_size, max_bytes);
+    int rc;
 
+    if ((rc = idx_reopen(ix)) != SL_OK)
+        return rc;
     if (max < ix->entries)
         max = ix->entries;
     if (ftruncate(ix->fd, (off_t)max * ix->entry_size) != 0)
@@ -273,29 +303,41 @@ int
 sl_idx_trim(sl_idx_t *ix)
 {
     size_t used = (size_t)ix->entries * ix->entry_size;
+    int rc;
 
     if (ix->fd < 0)
-        return SL_OK;
+        return SL_OK; /* sealed already: trimmed when it was */
     if (ftruncate(ix->fd, (off_t)used) != 0)
         return sl_log_errno(errno);
     ix->dirty = true;
     /* Pages past the new end would SIGBUS if touched: map only what exists. */
     idx_unmap(ix);
     ix->max_entries = ix->entries;
-    return idx_map(ix, used);
+    if ((rc = idx_map(ix, used)) != SL_OK)
+        return rc;
+    sl_idx_drop_fd(ix);
+    return SL_OK;
 }
 
 int
 sl_idx_sync(sl_idx_t *ix)
 {
-    if (ix->fd < 0 || !ix->dirty)
+    bool reopened = ix->fd < 0;
+    int rc;
+
+    if (!ix->dirty || (ix->fd < 0 && ix->path == NULL))
         return SL_OK;
+    if ((rc = idx_reopen(ix)) != SL_OK)
+        return rc;
     if (sl_fault("log.fsync"))
-        return SL_EIO;
-    if (fsync(ix->fd) != 0)
-        return sl_log_errno(errno);
-    ix->dirty = false;
-    return SL_OK;
+        rc = SL_EIO;
+    else if (fsync(ix->fd) != 0)
+        rc = sl_log_errno(errno);
+    if (reopened)
+        sl_idx_drop_fd(ix);
+    if (rc == SL_OK)
+        ix->dirty = false;
+    return rc;
 }
 
 void
@@ -307,6 +349,8 @@ sl_idx_close(sl_idx_t *ix)
     if (ix->fd >= 0)
         close(ix->fd);
     ix->fd = -1;
+    free(ix->path);
+    ix->path = NULL;
 }
 
 const uint8_t *

@@ -17,7 +17,8 @@
  * CRC), SL_ETOOBIG (over max.message.bytes), SL_ERANGE (offset outside the
  * log), SL_ENOSPC / SL_EIO (storage errors -> KAFKA_STORAGE_ERROR),
  * SL_EOFFLINE (the partition was taken offline after an I/O error or after
- * corruption below the recovery point; it stays offline until reopened).
+ * corruption below the recovery point; it stays offline until reopened),
+ * SL_ENFILE (out of file descriptors: retriable, the partition stays online).
  *
  * The file formats are in docs/ondisk.md.
  */
@@ -74,6 +75,9 @@ typedef struct sl_log_mgr_opts {
     bool verify_on_read;                 /* lazy CRC check of data not verified since open */
     int64_t checkpoint_interval_ms;      /* log.flush.offset.checkpoint.interval.ms, 60000 */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms, 300000 */
+    /* Sealed segments that keep their .log fd open (LRU); 0: a quarter of
+     * RLIMIT_NOFILE, at least 16. Active segments hold 3 fds each on top. */
+    int64_t max_open_segments;
 } sl_log_mgr_opts_t;
 
 void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);

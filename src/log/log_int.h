@@ -54,7 +54,9 @@ void sl_bg_drain(sl_bg_t *bg);
 #define SL_IDX_TIME_ENTRY   12 /* timestamp i64, relative offset u32 */
 
 typedef struct sl_idx {
-    int fd;
+    int fd;             /* -1 for a sealed index: the map needs no descriptor */
+    char *path;         /* to reopen it (sync at close, made writable again) */
+    sl_log_mgr_t *mgr;  /* descriptor accounting; NULL: none */
     const uint8_t *map; /* read-only shared map of map_len bytes */
     size_t map_len;
     uint32_t entries;
@@ -86,6 +88,8 @@ SL_MUST_CHECK int sl_idx_make_writable(sl_idx_t *ix, int64_t max_bytes);
 /* Cuts the file to the used size (roll, close). */
 SL_MUST_CHECK int sl_idx_trim(sl_idx_t *ix);
 SL_MUST_CHECK int sl_idx_sync(sl_idx_t *ix);
+/* Sealed indexes are only read through their map: the fd can go. */
+void sl_idx_drop_fd(sl_idx_t *ix);
 void sl_idx_close(sl_idx_t *ix);
 static inline bool
 sl_idx_full(const sl_idx_t *ix)
@@ -106,7 +110,7 @@ struct sl_seg {
     int64_t base;        /* base offset, also the file name */
     int64_t next_offset; /* offset after the last batch (base when empty) */
     int64_t size;        /* bytes of batches in the .log file */
-    int fd;
+    int fd;              /* -1 while closed: sl_seg_fd opens it on demand */
     int refs;
     sl_idx_t oidx, tidx;
     int64_t max_ts;           /* largest batch maxTimestamp, -1 if none */
@@ -117,7 +121,10 @@ struct sl_seg {
     int64_t verified;         /* bytes [0, verified) have been CRC checked */
     int64_t vr_start, vr_end; /* one more verified range (lazy read checks) */
     bool sealed;              /* not the active segment: indexes trimmed */
-    bool deleted;             /* files renamed to *.deleted, unlink when freed */
+    bool synced;              /* sealed and fsynced: its .log fd may be closed */
+    bool in_lru;              /* sealed with its .log fd open (mgr->lru) */
+    sl_seg_t *lru_prev, *lru_next;
+    bool deleted; /* files renamed to *.deleted, unlink when freed */
     char *dir;
     sl_log_mgr_t *mgr; /* janitor for the final close; NULL: close inline */
 };
@@ -127,13 +134,31 @@ void sl_seg_path(char *buf, size_t cap, const char *dir, int64_t base, const cha
 
 SL_MUST_CHECK int sl_seg_create(const char *dir, int64_t base, const sl_log_cfg_t *cfg,
                                 sl_log_mgr_t *mgr, sl_seg_t **out);
+/* Unlinks a segment that never held data (a failed roll) and drops it. */
+void sl_seg_discard(sl_seg_t *seg);
 /* Opens an existing .log (size from fstat); indexes are opened by recovery. */
 SL_MUST_CHECK int sl_seg_open(const char *dir, int64_t base, sl_log_mgr_t *mgr, sl_seg_t **out);
+/* Opens the .log fd if it was closed (lazy load, LRU eviction); then
+ * seg->fd is valid until the next call that may evict (any sl_seg_fd or
+ * flush completion) unless a reference is held. SL_ENFILE, SL_EIO. */
+SL_MUST_CHECK int sl_seg_fd(sl_seg_t *seg);
+/* A sealed segment whose data is on stable storage: it may lose its fd. */
+void sl_seg_note_synced(sl_seg_t *seg);
 void sl_seg_ref(sl_seg_t *seg);
 void sl_seg_unref(sl_seg_t *seg);
 /* Writes len bytes at the end with one write; on failure cuts the file back
  * and returns SL_EIO/SL_ENOSPC (SL_ECORRUPT if the cut failed too). */
 SL_MUST_CHECK int sl_seg_write(sl_seg_t *seg, const uint8_t *data, size_t len);
+/* What an append changes in a segment, so a failed step can undo it all. */
+typedef struct sl_seg_mark {
+    int64_t size, next_offset, max_ts, max_ts_offset, first_ts, since_index, verified;
+    uint32_t oidx_entries, tidx_entries;
+} sl_seg_mark_t;
+void sl_seg_mark(const sl_seg_t *seg, sl_seg_mark_t *m);
+/* Cuts the .log back to the mark and restores the in-memory state (index
+ * entries past the mark are forgotten: they sit in the preallocated part and
+ * are cut at seal or rebuilt by recovery). SL_EIO if the file cannot be cut. */
+SL_MUST_CHECK int sl_seg_rewind(sl_seg_t *seg, const sl_seg_mark_t *m);
 /* Accounts one batch written at pos: offsets, timestamps, sparse indexes. */
 SL_MUST_CHECK int sl_seg_index_batch(sl_seg_t *seg, const sl_batch_hdr_t *h, int64_t pos,
                                      int64_t interval);
@@ -288,6 +313,10 @@ struct sl_log_mgr {
     sl_bg_job_t *done_head, *done_tail;
     int64_t last_ckpt_ms, last_retention_ms;
     bool ckpt_dirty; /* a log start offset moved or a partition came or went */
+    /* sealed segments with an open .log fd, most recently used first */
+    sl_seg_t *lru_head, *lru_tail;
+    size_t lru_n;
+    size_t max_open_segments;
 };
 
 /* Called by a worker when a job has run. */
@@ -304,6 +333,13 @@ SL_MUST_CHECK int sl_flush_sync(sl_plog_t *pl);
 SL_MUST_CHECK int sl_log_fsync_dir(const char *dir);
 /* Maps errno to a status. */
 int sl_log_errno(int err);
+/* open(2) for log files, with the log.open/log.emfile fault points. Out of
+ * descriptors, it closes idle segments' fds (mgr may be NULL) and tries once
+ * more; SL_ENFILE if that did not help. */
+SL_MUST_CHECK int sl_log_open_fd(sl_log_mgr_t *mgr, const char *path, int flags, int *fd);
+/* Segment descriptor LRU (segment.c): closes the .log fd of idle sealed
+ * segments, least recently used first, until at most `keep` stay open. */
+void sl_log_mgr_evict(sl_log_mgr_t *mgr, size_t keep);
 void sl_seg_destroy(sl_seg_t *seg);
 
 #endif

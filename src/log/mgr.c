@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,9 +43,48 @@ sl_log_errno(int err)
         return SL_ENOENT;
     case EEXIST:
         return SL_EEXIST;
+    case EMFILE:
+    case ENFILE:
+        return SL_ENFILE;
     default:
         return SL_EIO;
     }
+}
+
+int
+sl_log_open_fd(sl_log_mgr_t *mgr, const char *path, int flags, int *fd)
+{
+    *fd = -1;
+    if (sl_fault("log.open"))
+        return SL_EIO;
+    for (int attempt = 0;; attempt++) {
+        int err;
+
+        if (sl_fault("log.emfile")) {
+            err = EMFILE;
+        } else {
+            *fd = open(path, flags | O_CLOEXEC, 0644);
+            if (*fd >= 0)
+                return SL_OK;
+            err = errno;
+        }
+        if ((err != EMFILE && err != ENFILE) || mgr == NULL || attempt > 0 || mgr->lru_n == 0)
+            return sl_log_errno(err);
+        /* Idle segments give their descriptors back, then one more try. */
+        sl_warn(SL_LOG_COMP, "out of file descriptors opening %s: closing idle segments", path);
+        sl_log_mgr_evict(mgr, 0);
+    }
+}
+
+static size_t
+auto_max_open_segments(void)
+{
+    struct rlimit rl;
+    rlim_t n = 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        n = rl.rlim_cur;
+    return (size_t)SL_MAX(n / 4, 16);
 }
 
 void
@@ -505,6 +545,8 @@ sl_log_mgr_open(const char *dir, const sl_log_mgr_opts_t *opts, sl_log_mgr_t **o
         mgr->opts = *opts;
     else
         sl_log_mgr_opts_init(&mgr->opts);
+    mgr->max_open_segments = mgr->opts.max_open_segments > 0 ? (size_t)mgr->opts.max_open_segments
+                                                             : auto_max_open_segments();
     pthread_mutex_init(&mgr->done_mu, NULL);
     mgr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sl_bg_start(&mgr->flusher, mgr);

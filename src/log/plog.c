@@ -219,12 +219,24 @@ sl_plog_roll(sl_plog_t *pl)
     sl_seg_t *old = active(pl), *seg;
     int rc;
 
-    if ((rc = sl_seg_seal(old)) != SL_OK)
-        return rc;
+    /* The new segment first: when it cannot be created (no descriptors,
+     * full disk) the old one is still active and untouched, so the next
+     * append simply tries again. */
     if ((rc = sl_seg_create(pl->dir, pl->leo, &pl->cfg, pl->mgr, &seg)) != SL_OK)
         return rc;
+    if ((rc = sl_seg_seal(old)) != SL_OK) {
+        sl_seg_discard(seg);
+        return rc;
+    }
     pl->dir_dirty = true;
     sl_plog_push_seg(pl, seg);
+    /* Like Kafka, the rolled segment is flushed in the background: once
+     * synced, its fd can be closed (see the descriptor LRU, segment.c). */
+    if (pl->mgr != NULL && pl->offline_rc == SL_OK) {
+        int frc = sl_plog_request_flush(pl, pl->leo); /* reported via durable_fn */
+
+        (void)frc;
+    }
     return SL_OK;
 }
 
@@ -343,14 +355,20 @@ index_all(sl_plog_t *pl, sl_seg_t *seg, const uint8_t *buf, size_t len, int64_t 
     return SL_OK;
 }
 
+/* A full disk or a lack of descriptors passes (space is freed, files are
+ * closed): the partition stays online and the producer retries. Anything
+ * else is an I/O error that takes it offline. Only called once the log is
+ * back to its state before the append. */
 static int
 append_fail(sl_plog_t *pl, int rc, const char *what)
 {
-    if (rc != SL_ENOSPC)
-        sl_plog_set_offline(pl, rc, what);
-    else
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": %s: no space left", pl->topic, pl->partition, what);
-    return rc == SL_ENOSPC ? rc : SL_EIO;
+    if (rc == SL_ENOSPC || rc == SL_ENFILE) {
+        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": %s: %s", pl->topic, pl->partition, what,
+                rc == SL_ENOSPC ? "no space left" : "out of file descriptors");
+        return rc;
+    }
+    sl_plog_set_offline(pl, rc, what);
+    return SL_EIO;
 }
 
 int
@@ -358,6 +376,7 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
 {
     int64_t now = sl_wall_ms(), at;
     append_scan_t as;
+    sl_seg_mark_t mark;
     sl_seg_t *seg;
     int rc;
 
@@ -374,10 +393,18 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
     patch_all(pl, buf, len, now);
     seg = active(pl);
     at = seg->size;
+    sl_seg_mark(seg, &mark);
     if ((rc = sl_seg_write(seg, buf, len)) != SL_OK)
         return append_fail(pl, rc, "write");
-    if ((rc = index_all(pl, seg, buf, len, at, info)) != SL_OK)
+    if ((rc = index_all(pl, seg, buf, len, at, info)) != SL_OK) {
+        /* The batch is on disk but not accounted: cut it away, or the next
+         * append would reuse its offsets behind it. */
+        if (sl_seg_rewind(seg, &mark) != SL_OK)
+            rc = SL_EIO;
+        info->max_timestamp = -1;
+        info->offset_of_max_ts = 0;
         return append_fail(pl, rc, "index write");
+    }
     info->base_offset = pl->leo;
     info->last_offset = seg->next_offset - 1;
     info->log_append_time = pl->cfg.log_append_time ? now : -1;
@@ -407,6 +434,8 @@ sl_log_region_release(sl_log_region_t *r)
 static int
 read_fail(sl_plog_t *pl, int rc)
 {
+    if (rc == SL_ENFILE) /* retriable: the segment could not be opened now */
+        return rc;
     sl_plog_set_offline(pl, rc,
                         rc == SL_ECORRUPT ? "corrupt batch found while reading" : "read failed");
     return SL_EOFFLINE;

@@ -201,6 +201,8 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *
     seg->max_ts_offset = seg->base;
     seg->since_index = seg->verified = seg->vr_start = seg->vr_end = 0;
     seg->sealed = false;
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
     begin_indexes(pl, seg);
     sl_seg_scan_init(&sc, seg->fd, 0, seg->size);
     for (;;) {
@@ -282,6 +284,9 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
                                    tear >= 0 || i + 1 == pl->nsegs);
         if (rc != SL_OK)
             return rc;
+        /* Below the recovery point it was fsynced before: its fd may go. */
+        if (seg->next_offset <= rp)
+            sl_seg_note_synced(seg);
         if (tear >= 0) {
             sl_warn(SL_LOG_COMP,
                     "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64
@@ -375,6 +380,8 @@ walk_tail(sl_seg_t *seg)
         start = sl_be32(e + 4);
         seg->next_offset = seg->base + sl_be32(e);
     }
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
     sl_seg_scan_init(&sc, seg->fd, 0, seg->size);
     if ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK)
         seg->first_ts = h.max_timestamp;
@@ -520,6 +527,8 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
         goto fail;
     pl->leo = pl->segs[pl->nsegs - 1]->next_offset;
     pl->durable = pl->leo;
+    for (size_t i = 0; i < pl->nsegs; i++)
+        sl_seg_note_synced(pl->segs[i]);
     pl->log_start = SL_MIN(SL_MAX(log_start, pl->segs[0]->base), pl->leo);
     pl->hw = mgr != NULL && mgr->opts.hw_mode == SL_LOG_HW_MANUAL ? pl->log_start : pl->leo;
     sl_plog_trim_epochs_loaded(pl);

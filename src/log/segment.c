@@ -55,6 +55,7 @@ seg_alloc(const char *dir, int64_t base, sl_log_mgr_t *mgr)
     seg->created_ms = sl_wall_ms();
     seg->dir = sl_xstrdup(dir);
     seg->mgr = mgr;
+    seg->oidx.mgr = seg->tidx.mgr = mgr;
     return seg;
 }
 
@@ -63,11 +64,125 @@ seg_open_log(sl_seg_t *seg, int flags)
 {
     char path[PATH_MAX];
 
-    if (sl_fault("log.open"))
-        return SL_EIO;
     sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".log");
-    seg->fd = open(path, flags | O_CLOEXEC, 0644);
-    return seg->fd < 0 ? sl_log_errno(errno) : SL_OK;
+    return sl_log_open_fd(seg->mgr, path, flags, &seg->fd);
+}
+
+/* ======================================================================
+ * Descriptor LRU: sealed segments keep no index fd (their maps need none)
+ * and their .log fd only while recently used, so descriptors grow with
+ * partitions, not with segments (Kafka's lazy index loading, for fds).
+ * A segment with references besides its partition's (a sendfile region, a
+ * flush job) keeps its fd: regions stay valid across eviction and deletion.
+ * Unsynced data is never closed on: an fsync through a new fd could miss a
+ * writeback error that happened in between.
+ * ====================================================================== */
+
+static void
+lru_unlink(sl_seg_t *seg)
+{
+    sl_log_mgr_t *mgr = seg->mgr;
+
+    if (!seg->in_lru)
+        return;
+    if (seg->lru_prev != NULL)
+        seg->lru_prev->lru_next = seg->lru_next;
+    else
+        mgr->lru_head = seg->lru_next;
+    if (seg->lru_next != NULL)
+        seg->lru_next->lru_prev = seg->lru_prev;
+    else
+        mgr->lru_tail = seg->lru_prev;
+    seg->lru_prev = seg->lru_next = NULL;
+    seg->in_lru = false;
+    mgr->lru_n--;
+}
+
+static void
+lru_push(sl_seg_t *seg)
+{
+    sl_log_mgr_t *mgr = seg->mgr;
+
+    seg->lru_prev = NULL;
+    seg->lru_next = mgr->lru_head;
+    if (mgr->lru_head != NULL)
+        mgr->lru_head->lru_prev = seg;
+    else
+        mgr->lru_tail = seg;
+    mgr->lru_head = seg;
+    seg->in_lru = true;
+    mgr->lru_n++;
+}
+
+void
+sl_log_mgr_evict(sl_log_mgr_t *mgr, size_t keep)
+{
+    sl_seg_t *seg = mgr->lru_tail;
+
+    while (seg != NULL && mgr->lru_n > keep) {
+        sl_seg_t *prev = seg->lru_prev;
+
+        if (seg->refs == 1 && seg->synced) {
+            lru_unlink(seg);
+            close(seg->fd);
+            seg->fd = -1;
+        }
+        seg = prev;
+    }
+}
+
+/* A sealed segment with an open fd joins the LRU (at the front). */
+static void
+lru_note(sl_seg_t *seg)
+{
+    if (seg->mgr == NULL || !seg->sealed || seg->fd < 0)
+        return;
+    if (seg->in_lru) {
+        lru_unlink(seg);
+    } else if (seg->mgr->lru_n >= seg->mgr->max_open_segments) {
+        /* before the push, so this segment is never the one closed */
+        sl_log_mgr_evict(seg->mgr,
+                         seg->mgr->max_open_segments > 0 ? seg->mgr->max_open_segments - 1 : 0);
+    }
+    lru_push(seg);
+}
+
+int
+sl_seg_fd(sl_seg_t *seg)
+{
+    int rc;
+
+    if (seg->fd < 0 && (rc = seg_open_log(seg, O_RDWR)) != SL_OK)
+        return rc;
+    lru_note(seg);
+    return SL_OK;
+}
+
+void
+sl_seg_note_synced(sl_seg_t *seg)
+{
+    if (!seg->sealed || seg->synced)
+        return;
+    seg->synced = true;
+    if (seg->in_lru && seg->mgr->lru_n > seg->mgr->max_open_segments)
+        sl_log_mgr_evict(seg->mgr, seg->mgr->max_open_segments);
+}
+
+static void seg_unlink(const sl_seg_t *seg, const char *suffix);
+
+static void
+seg_unlink_live(const sl_seg_t *seg)
+{
+    seg_unlink(seg, ".log");
+    seg_unlink(seg, ".index");
+    seg_unlink(seg, ".timeindex");
+}
+
+void
+sl_seg_discard(sl_seg_t *seg)
+{
+    seg_unlink_live(seg);
+    sl_seg_unref(seg);
 }
 
 int
@@ -100,6 +215,8 @@ sl_seg_create(const char *dir, int64_t base, const sl_log_cfg_t *cfg, sl_log_mgr
     return SL_OK;
 
 fail:
+    /* No half-made segment may stay behind for the next load to adopt. */
+    seg_unlink_live(seg);
     sl_seg_destroy(seg);
     return rc;
 }
@@ -108,12 +225,17 @@ int
 sl_seg_open(const char *dir, int64_t base, sl_log_mgr_t *mgr, sl_seg_t **out)
 {
     sl_seg_t *seg = seg_alloc(dir, base, mgr);
+    char path[PATH_MAX];
     struct stat st;
     int rc;
 
-    if ((rc = seg_open_log(seg, O_RDWR)) != SL_OK)
+    /* No fd yet: recovery opens the ones it walks, reads the rest. */
+    sl_seg_path(path, sizeof(path), dir, base, ".log");
+    if (sl_fault("log.open")) {
+        rc = SL_EIO;
         goto fail;
-    if (fstat(seg->fd, &st) != 0) {
+    }
+    if (stat(path, &st) != 0) {
         rc = sl_log_errno(errno);
         goto fail;
     }
@@ -142,6 +264,7 @@ sl_seg_unref(sl_seg_t *seg)
     SL_ASSERT(seg->refs > 0);
     if (--seg->refs > 0)
         return;
+    lru_unlink(seg);
     /* close() of a deleted 1 GiB file frees its blocks: not on the loop. */
     if (seg->mgr != NULL)
         sl_log_mgr_free_seg(seg->mgr, seg);
@@ -205,6 +328,10 @@ sl_seg_mark_deleted(sl_seg_t *seg)
 int
 sl_seg_truncate(sl_seg_t *seg, int64_t size)
 {
+    int rc;
+
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
     if (ftruncate(seg->fd, (off_t)size) != 0)
         return sl_log_errno(errno);
     seg->size = size;
@@ -214,9 +341,11 @@ sl_seg_truncate(sl_seg_t *seg, int64_t size)
 int64_t
 sl_seg_last_modified_ms(const sl_seg_t *seg)
 {
+    char path[PATH_MAX];
     struct stat st;
 
-    if (fstat(seg->fd, &st) != 0)
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, seg->deleted ? ".log.deleted" : ".log");
+    if (seg->fd >= 0 ? fstat(seg->fd, &st) != 0 : stat(path, &st) != 0)
         return seg->created_ms;
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -272,6 +401,42 @@ sl_seg_write(sl_seg_t *seg, const uint8_t *data, size_t len)
         return SL_EIO;
     }
     return rc;
+}
+
+void
+sl_seg_mark(const sl_seg_t *seg, sl_seg_mark_t *m)
+{
+    m->size = seg->size;
+    m->next_offset = seg->next_offset;
+    m->max_ts = seg->max_ts;
+    m->max_ts_offset = seg->max_ts_offset;
+    m->first_ts = seg->first_ts;
+    m->since_index = seg->since_index;
+    m->verified = seg->verified;
+    m->oidx_entries = seg->oidx.entries;
+    m->tidx_entries = seg->tidx.entries;
+}
+
+int
+sl_seg_rewind(sl_seg_t *seg, const sl_seg_mark_t *m)
+{
+    if (sl_fault("log.truncate") || ftruncate(seg->fd, (off_t)m->size) != 0) {
+        sl_error(SL_LOG_COMP, "cannot cut %s/%020" PRId64 ".log back after a failed append",
+                 seg->dir, seg->base);
+        return SL_EIO;
+    }
+    seg->size = m->size;
+    seg->next_offset = m->next_offset;
+    seg->max_ts = m->max_ts;
+    seg->max_ts_offset = m->max_ts_offset;
+    seg->first_ts = m->first_ts;
+    seg->since_index = m->since_index;
+    seg->verified = SL_MIN(seg->verified, m->verified);
+    seg->vr_end = SL_MIN(seg->vr_end, m->size);
+    seg->vr_start = SL_MIN(seg->vr_start, seg->vr_end);
+    seg->oidx.entries = m->oidx_entries;
+    seg->tidx.entries = m->tidx_entries;
+    return SL_OK;
 }
 
 static int
@@ -334,6 +499,7 @@ sl_seg_commit_indexes(sl_seg_t *seg, int64_t max_bytes, bool active)
     if ((rc = sl_idx_finish_build(&seg->tidx, path, max_bytes, active)) != SL_OK)
         return rc;
     seg->sealed = !active;
+    lru_note(seg);
     return SL_OK;
 }
 
@@ -347,7 +513,11 @@ sl_seg_reopen_active(sl_seg_t *seg, int64_t max_bytes)
     if ((rc = sl_idx_make_writable(&seg->oidx, max_bytes)) != SL_OK ||
         (rc = sl_idx_make_writable(&seg->tidx, max_bytes)) != SL_OK)
         return rc;
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
+    lru_unlink(seg);
     seg->sealed = false;
+    seg->synced = false;
     return SL_OK;
 }
 
@@ -367,6 +537,7 @@ sl_seg_seal(sl_seg_t *seg)
     if ((rc = sl_idx_trim(&seg->tidx)) != SL_OK)
         return rc;
     seg->sealed = true;
+    lru_note(seg);
     return SL_OK;
 }
 
@@ -488,6 +659,9 @@ sl_seg_find(sl_seg_t *seg, int64_t offset, sl_seg_hit_t *hit)
     int64_t start = 0, bpos, i;
     int rc;
 
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
+
     if (offset >= seg->next_offset) {
         hit->pos = hit->end = seg->size;
         hit->base = hit->next = seg->next_offset;
@@ -519,6 +693,9 @@ sl_seg_fit(sl_seg_t *seg, int64_t from, int64_t limit, int64_t *end, int64_t *ne
     sl_batch_hdr_t h;
     int64_t start = from, bpos, i;
     int rc;
+
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
 
     if (limit > seg->size)
         limit = seg->size;
@@ -555,6 +732,9 @@ sl_seg_find_time(sl_seg_t *seg, int64_t ts, int64_t min_offset, int64_t *offset,
     int64_t start = 0, from = seg->base, bpos, i;
     int rc;
 
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
+
     if ((i = sl_idx_find_time(&seg->tidx, ts)) >= 0)
         from = seg->base + sl_be32(sl_idx_entry(&seg->tidx, (uint32_t)i) + 8);
     from = SL_MAX(from, min_offset);
@@ -583,7 +763,7 @@ sl_seg_max_ts_from(sl_seg_t *seg, int64_t from, int64_t *ts, int64_t *offset)
 
     *ts = -1;
     *offset = from;
-    if ((rc = sl_seg_find(seg, from, &hit)) != SL_OK)
+    if ((rc = sl_seg_find(seg, from, &hit)) != SL_OK || (rc = sl_seg_fd(seg)) != SL_OK)
         return rc;
     sl_seg_scan_init(&sc, seg->fd, hit.pos, seg->size);
     while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {
@@ -627,6 +807,8 @@ sl_seg_verify(sl_seg_t *seg, int64_t pos, int64_t end)
         from = seg->verified;
     if (from >= seg->vr_start && from < seg->vr_end)
         from = seg->vr_end;
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
     sl_seg_scan_init(&sc, seg->fd, from, end);
     while ((rc = sl_seg_scan_next(&sc, true, &h, &bpos)) == SL_OK)
         ;
