@@ -142,6 +142,8 @@ SL_MUST_CHECK int sl_seg_open(const char *dir, int64_t base, sl_log_mgr_t *mgr, 
  * seg->fd is valid until the next call that may evict (any sl_seg_fd or
  * flush completion) unless a reference is held. SL_ENFILE, SL_EIO. */
 SL_MUST_CHECK int sl_seg_fd(sl_seg_t *seg);
+/* Blocking fdatasync of the .log (recovery only). */
+SL_MUST_CHECK int sl_seg_sync_log(sl_seg_t *seg);
 /* A sealed segment whose data is on stable storage: it may lose its fd. */
 void sl_seg_note_synced(sl_seg_t *seg);
 void sl_seg_ref(sl_seg_t *seg);

@@ -284,9 +284,12 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
                                    tear >= 0 || i + 1 == pl->nsegs);
         if (rc != SL_OK)
             return rc;
-        /* Below the recovery point it was fsynced before: its fd may go. */
-        if (seg->next_offset <= rp)
-            sl_seg_note_synced(seg);
+        /* A sealed segment is synced now (below the recovery point it was
+         * already), so its fd may go: recovering thousands of segments
+         * must not need a descriptor each. */
+        if (seg->sealed && seg->next_offset > rp && (rc = sl_seg_sync_log(seg)) != SL_OK)
+            return rc;
+        sl_seg_note_synced(seg);
         if (tear >= 0) {
             sl_warn(SL_LOG_COMP,
                     "%s-%" PRId32 ": cutting segment %" PRId64 " at %" PRId64

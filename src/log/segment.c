@@ -158,6 +158,18 @@ sl_seg_fd(sl_seg_t *seg)
     return SL_OK;
 }
 
+int
+sl_seg_sync_log(sl_seg_t *seg)
+{
+    int rc;
+
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
+    if (sl_fault("log.fsync"))
+        return SL_EIO;
+    return fdatasync(seg->fd) == 0 ? SL_OK : sl_log_errno(errno);
+}
+
 void
 sl_seg_note_synced(sl_seg_t *seg)
 {
