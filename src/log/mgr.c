@@ -409,6 +409,23 @@ load_all(sl_log_mgr_t *mgr, bool clean)
     return SL_OK;
 }
 
+/* Renames dir to `<dir>.<hex>-delete` (Kafka's way: the name is free at
+ * once, a restart finishes the removal) and removes it in the background. */
+static int
+move_aside(sl_log_mgr_t *mgr, const char *dir)
+{
+    char to[PATH_MAX + 64];
+    static uint64_t seq;
+
+    snprintf(to, sizeof(to), "%s.%016" PRIx64 "-delete", dir, (uint64_t)sl_mono_ns() + ++seq);
+    if (sl_fault("log.rename"))
+        return SL_EIO;
+    if (rename(dir, to) != 0)
+        return sl_log_errno(errno);
+    rmtree_later(mgr, to);
+    return SL_OK;
+}
+
 sl_plog_t *
 sl_log_mgr_get(sl_log_mgr_t *mgr, const char *topic, int32_t partition)
 {
@@ -440,8 +457,16 @@ sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_t partition, const
     snprintf(path, sizeof(path), "%s/%s-%" PRId32, mgr->dir, topic, partition);
     if (sl_fault("log.open"))
         return SL_EIO;
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return sl_log_errno(errno);
+    if (mkdir(path, 0755) != 0) {
+        if (errno != EEXIST)
+            return sl_log_errno(errno);
+        /* Not a partition we know: a leftover (an interrupted delete, a
+         * stray copy). A new partition starts empty, never adopting it. */
+        if ((rc = move_aside(mgr, path)) != SL_OK)
+            return rc;
+        if (mkdir(path, 0755) != 0)
+            return sl_log_errno(errno);
+    }
     pl = sl_plog_new(mgr, path, topic, partition, cfg);
     if ((rc = sl_seg_create(path, 0, &pl->cfg, mgr, &seg)) != SL_OK) {
         sl_plog_unref(pl);
@@ -458,23 +483,18 @@ sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_t partition, const
 int
 sl_log_mgr_delete(sl_log_mgr_t *mgr, sl_plog_t *pl)
 {
-    char to[PATH_MAX + 64];
     size_t i;
+    int rc;
 
     for (i = 0; i < mgr->npls && mgr->pls[i] != pl; i++)
         ;
     if (i == mgr->npls)
         return SL_ENOENT;
-    snprintf(to, sizeof(to), "%s.%016" PRIx64 "-delete", pl->dir,
-             (uint64_t)sl_mono_ns() ^ (uint64_t)(uintptr_t)pl);
-    if (sl_fault("log.rename"))
-        return SL_EIO;
-    if (rename(pl->dir, to) != 0)
-        return sl_log_errno(errno);
+    if ((rc = move_aside(mgr, pl->dir)) != SL_OK)
+        return rc;
     memmove(mgr->pls + i, mgr->pls + i + 1, (mgr->npls - i - 1) * sizeof(*mgr->pls));
     mgr->npls--;
     pl->removed = true;
-    rmtree_later(mgr, to);
     sl_plog_unref(pl);
     /* Written now: a recreated partition must not inherit this one's
      * recovery point. */

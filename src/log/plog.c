@@ -448,6 +448,7 @@ sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bou
     sl_seg_hit_t first, ub;
     int64_t limit, end, next;
     sl_seg_t *seg;
+    size_t i;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -460,7 +461,15 @@ sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bou
     upper_bound = SL_MIN(upper_bound, pl->leo);
     if (offset >= upper_bound)
         return SL_OK;
-    seg = pl->segs[seg_index_for(pl, offset)];
+    i = seg_index_for(pl, offset);
+    /* An offset gap between segments (recovery keeps them): go on with the
+     * next segment's first batch, as Kafka does. */
+    while (i + 1 < pl->nsegs && offset >= pl->segs[i]->next_offset) {
+        offset = pl->segs[++i]->base;
+        if (offset >= upper_bound)
+            return SL_OK;
+    }
+    seg = pl->segs[i];
     if ((rc = sl_seg_find(seg, offset, &first)) != SL_OK)
         return read_fail(pl, rc);
     ub.pos = seg->size;

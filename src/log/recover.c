@@ -18,9 +18,10 @@
  *    segments are deleted. The survivors are fsynced, so the new recovery
  *    point is the LEO.
  *
- * Segments are deleted only from the front, so a hole between two segments
- * below the recovery point means an older deletion came back after a crash
- * (its rename was not yet on disk): everything before the hole is dropped.
+ * A hole between two segments (a file missing or emptied in the middle) is
+ * kept as an offset gap, as Kafka does: reads skip to the next segment, and
+ * intact older segments are never deleted for it. Only an overlap below the
+ * recovery point is corruption.
  */
 #include "log/log_int.h"
 
@@ -140,21 +141,6 @@ drop_tail(sl_plog_t *pl, size_t from)
     pl->dir_dirty = true;
 }
 
-static void
-drop_head(sl_plog_t *pl, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        sl_warn(SL_LOG_COMP,
-                "%s-%" PRId32 ": removing segment %" PRId64 " (deleted before the stop)", pl->topic,
-                pl->partition, pl->segs[i]->base);
-        remove_seg_files(pl->dir, pl->segs[i]->base);
-        sl_seg_unref(pl->segs[i]);
-    }
-    memmove(pl->segs, pl->segs + count, (pl->nsegs - count) * sizeof(*pl->segs));
-    pl->nsegs -= count;
-    pl->dir_dirty = true;
-}
-
 /* ======================================================================
  * Unclean path: rebuild while walking
  * ====================================================================== */
@@ -247,23 +233,28 @@ corrupt_below(sl_plog_t *pl, const sl_seg_t *seg, int64_t rp, const char *what)
     return SL_ECORRUPT;
 }
 
-/* The hole (or overlap) between segs[i] and segs[i+1]. */
+/* The hole (or overlap) between segs[i] and segs[i+1]. A hole is kept:
+ * like Kafka, reads skip from one segment to the next, and nothing intact
+ * is deleted because a file in the middle is missing or empty. */
 static int
-handle_gap(sl_plog_t *pl, size_t i, int64_t rp, bool *restart)
+handle_gap(sl_plog_t *pl, size_t i, int64_t rp)
 {
     sl_seg_t *seg = pl->segs[i], *nx = pl->segs[i + 1];
 
-    *restart = false;
+    if (seg->next_offset < nx->base) {
+        sl_warn(SL_LOG_COMP,
+                "%s-%" PRId32 ": offsets %" PRId64 "..%" PRId64
+                " are missing between segments %" PRId64 " and %" PRId64 " (kept as a gap)",
+                pl->topic, pl->partition, seg->next_offset, nx->base - 1, seg->base, nx->base);
+        return SL_OK;
+    }
     if (seg->next_offset >= rp) {
-        /* The tail of segs[i] was never synced: what follows is unreachable. */
+        /* The unsynced tail of segs[i] runs into its successor: what
+         * follows was written after it, never acknowledged as durable. */
         drop_tail(pl, i + 1);
         return SL_OK;
     }
-    if (seg->next_offset > nx->base)
-        return corrupt_below(pl, seg, rp, "overlapping segments");
-    drop_head(pl, i + 1);
-    *restart = true;
-    return SL_OK;
+    return corrupt_below(pl, seg, rp, "overlapping segments");
 }
 
 static int
@@ -276,7 +267,6 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
     while (i < pl->nsegs) {
         sl_seg_t *seg = pl->segs[i];
         int64_t tear;
-        bool restart;
 
         if ((rc = walk_segment(pl, seg, rp, &epoch, &tear)) != SL_OK)
             return rc == SL_ECORRUPT ? corrupt_below(pl, seg, rp, "invalid batch") : rc;
@@ -300,15 +290,9 @@ recover_unclean(sl_plog_t *pl, int64_t rp)
             drop_tail(pl, i + 1);
             break;
         }
-        if (i + 1 < pl->nsegs && seg->next_offset != pl->segs[i + 1]->base) {
-            if ((rc = handle_gap(pl, i, rp, &restart)) != SL_OK)
-                return rc;
-            if (restart) {
-                i = 0;
-                epoch = -1;
-                continue;
-            }
-        }
+        if (i + 1 < pl->nsegs && seg->next_offset != pl->segs[i + 1]->base &&
+            (rc = handle_gap(pl, i, rp)) != SL_OK)
+            return rc;
         i++;
     }
     if (pl->segs[pl->nsegs - 1]->next_offset < rp)
@@ -426,11 +410,12 @@ load_clean_seg(sl_plog_t *pl, size_t i)
         seg->max_ts = (int64_t)sl_be64(e);
         seg->max_ts_offset = seg->base + sl_be32(e + 8);
     }
-    if (last)
-        return walk_tail(seg);
-    seg->next_offset = pl->segs[i + 1]->base;
-    seg->sealed = true;
-    return SL_OK;
+    /* The real end, not the next segment's base: a segment that lost data
+     * must not claim offsets it does not hold. Costs at most
+     * index.interval.bytes of headers per segment. */
+    if (!last)
+        seg->sealed = seg->synced = true; /* clean stop: synced, fd may go */
+    return walk_tail(seg);
 }
 
 static int
@@ -497,9 +482,15 @@ load_state(sl_plog_t *pl, bool clean, int64_t rp)
 
     if (clean && (rc = recover_clean(pl)) == SL_OK)
         return SL_OK;
-    if (clean)
-        sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": indexes failed the sanity check, rebuilding",
+    if (clean) {
+        /* A torn tail or bad index after a clean stop: the active segment is
+         * checked batch by batch and cut like any unclean tail, rather than
+         * the whole partition going offline. */
+        sl_warn(SL_LOG_COMP,
+                "%s-%" PRId32 ": indexes or tail failed the check after a clean stop, rebuilding",
                 pl->topic, pl->partition);
+        rp = SL_MIN(rp, pl->segs[pl->nsegs - 1]->base);
+    }
     if ((rc = recover_unclean(pl, rp)) != SL_OK)
         return rc;
     if ((rc = finish_segments(pl)) != SL_OK)
@@ -532,7 +523,17 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     pl->durable = pl->leo;
     for (size_t i = 0; i < pl->nsegs; i++)
         sl_seg_note_synced(pl->segs[i]);
-    pl->log_start = SL_MIN(SL_MAX(log_start, pl->segs[0]->base), pl->leo);
+    if (log_start > pl->leo) {
+        /* Kafka deletes every segment here; we keep the data and refuse. */
+        sl_error(SL_LOG_COMP,
+                 "%s-%" PRId32 ": log-start-offset-checkpoint says %" PRId64
+                 " but the log ends at %" PRId64
+                 ": refusing to load (fix or remove the entry to bring it back)",
+                 topic, partition, log_start, pl->leo);
+        rc = SL_ECORRUPT;
+        goto fail;
+    }
+    pl->log_start = SL_MAX(log_start, pl->segs[0]->base);
     pl->hw = mgr != NULL && mgr->opts.hw_mode == SL_LOG_HW_MANUAL ? pl->log_start : pl->leo;
     sl_plog_trim_epochs_loaded(pl);
     return SL_OK;

@@ -316,3 +316,149 @@ SL_TEST(recover_damaged_offset_or_epoch_past_recovery_point_is_cut)
     SL_CHECK_EQ(sl_plog_leader_epoch(pl), 2);
     sl_log_mgr_close(mgr);
 }
+
+/* Records per batch 2: offsets [0, 2n). Returns the base of a middle segment. */
+static int64_t
+fill_segments(sl_log_mgr_t *mgr, sl_plog_t *pl, int n)
+{
+    int64_t base, pos, len;
+
+    for (int i = 0; i < n; i++)
+        tl_append1(pl, 2, 100 + i, 100);
+    SL_CHECK_OK(tl_flush(mgr, pl, sl_plog_leo(pl)));
+    sl_log_mgr_checkpoint(mgr);
+    SL_CHECK(sl_plog_segment_count(pl) >= 4);
+    where(pl, sl_plog_leo(pl) / 2, &base, &pos, &len);
+    SL_CHECK(base > 0 && base < max_seg_base());
+    return base;
+}
+
+/* Missing or emptied middle segment, after a clean or an unclean stop:
+ * everything else stays and is served; a read inside the gap gets the next
+ * segment's first batch. */
+SL_TEST(recover_missing_middle_segment_keeps_the_rest)
+{
+    for (int variant = 0; variant < 4; variant++) {
+        bool clean = variant & 1, empty = variant & 2;
+        sl_log_cfg_t cfg;
+        sl_log_mgr_t *mgr;
+        sl_plog_t *pl = setup(&mgr, &cfg);
+        int64_t mid = fill_segments(mgr, pl, 40), leo = sl_plog_leo(pl), next = -1;
+        sl_log_region_t r;
+
+        for (int64_t o = mid; o < leo && next < 0; o++) {
+            int64_t b, p, l;
+
+            where(pl, o, &b, &p, &l);
+            if (b != mid)
+                next = b;
+        }
+        SL_CHECK(next > mid);
+        if (clean)
+            sl_log_mgr_close(mgr);
+        else
+            sl_log_mgr_abandon(mgr);
+        if (empty) {
+            cut(seg_file(mid, ".log"), 0);
+        } else {
+            SL_CHECK_OK(unlink(seg_file(mid, ".log")));
+            SL_CHECK_OK(unlink(seg_file(mid, ".index")));
+            SL_CHECK_OK(unlink(seg_file(mid, ".timeindex")));
+        }
+        pl = reopen(&mgr, &cfg);
+        SL_CHECK_OK(sl_plog_status(pl));
+        SL_CHECK_EQ(sl_plog_leo(pl), leo);
+        SL_CHECK_EQ(sl_plog_log_start(pl), 0);
+        for (int64_t o = 0; o < leo; o += 2) {
+            SL_CHECK_OK(sl_plog_read(pl, o, 1, leo, true, &r));
+            SL_CHECK(r.len > 0);
+            /* before the gap: exact; inside it: the next segment's start */
+            SL_CHECK_EQ(r.first_offset, o >= mid && o < next ? next : o);
+            sl_log_region_release(&r);
+        }
+        SL_CHECK_EQ(tl_append1(pl, 1, 999, 10), leo);
+        sl_log_mgr_close(mgr);
+        pl = reopen(&mgr, &cfg);
+        SL_CHECK_OK(sl_plog_status(pl));
+        SL_CHECK_EQ(sl_plog_leo(pl), leo + 1);
+        sl_log_mgr_close(mgr);
+        char cmd[4400];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", sl_test_dir());
+        SL_CHECK_OK(system(cmd));
+    }
+}
+
+SL_TEST(recover_torn_tail_after_clean_stop_is_cut)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int64_t base, pos, len, leo;
+
+    for (int i = 0; i < 10; i++)
+        tl_append1(pl, 2, 100 + i, 100);
+    leo = sl_plog_leo(pl);
+    where(pl, leo - 1, &base, &pos, &len);
+    sl_log_mgr_close(mgr);
+    cut(seg_file(base, ".log"), pos + len / 2);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_EQ(sl_plog_leo(pl), leo - 2);
+    SL_CHECK_EQ(tl_append1(pl, 1, 999, 10), leo - 2);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_log_start_past_the_end_is_refused)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    struct stat st;
+    FILE *f;
+
+    for (int i = 0; i < 5; i++)
+        tl_append1(pl, 2, 100 + i, 100);
+    sl_log_mgr_close(mgr);
+    f = fopen(sl_test_path("log-start-offset-checkpoint"), "w");
+    SL_CHECK(f != NULL);
+    fprintf(f, "0\n1\nr 0 100\n");
+    fclose(f);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    sl_log_mgr_close(mgr);
+    /* the data is still there for the operator */
+    SL_CHECK_OK(stat(seg_file(0, ".log"), &st));
+    SL_CHECK(st.st_size > 0);
+    /* the checkpoint entry is written back unchanged: still refused */
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(recover_recreated_partition_never_adopts_a_leftover_dir)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    char from[4300], to[4300];
+
+    for (int i = 0; i < 30; i++)
+        tl_append1(pl, 2, 100 + i, 100);
+    sl_log_mgr_close(mgr);
+    snprintf(from, sizeof(from), "%s/r-0", sl_test_dir());
+    snprintf(to, sizeof(to), "%s/held", sl_test_dir());
+    SL_CHECK_OK(rename(from, to));
+    mgr = tl_open(sl_test_dir(), &cfg, NULL);
+    SL_CHECK(sl_log_mgr_get(mgr, "r", 0) == NULL);
+    SL_CHECK_OK(rename(to, from)); /* a leftover appears under the name */
+    SL_CHECK_OK(sl_log_mgr_create(mgr, "r", 0, &cfg, &pl));
+    SL_CHECK_EQ(sl_plog_leo(pl), 0);
+    SL_CHECK_EQ(sl_plog_segment_count(pl), 1);
+    SL_CHECK_EQ(max_seg_base(), 0);
+    tl_append1(pl, 1, 1, 10);
+    sl_log_mgr_close(mgr);
+    pl = reopen(&mgr, &cfg);
+    SL_CHECK_EQ(sl_plog_leo(pl), 1);
+    SL_CHECK_EQ(sl_plog_segment_count(pl), 1);
+    sl_log_mgr_close(mgr);
+}
