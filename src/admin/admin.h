@@ -288,6 +288,7 @@ typedef struct sl_broker_config {
     /* Topic creation. */
     int32_t num_partitions;
     int32_t default_replication_factor;
+    int32_t max_broker_partitions; /* max.broker.partitions, 10000 */
     bool auto_create_topics_enable;
     bool delete_topic_enable;
 
@@ -656,8 +657,20 @@ SL_MUST_CHECK int sl_topics_create_internal(sl_topics_t *ts, sl_str_t name, cons
 /* DeleteTopics: SL_ENOENT if unknown, SL_EDELETION_DISABLED if
  * delete.topic.enable=false. The caller removes the partition logs. */
 SL_MUST_CHECK int sl_topics_delete(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err);
+/* Undo of a create whose partition logs could not all be made: removes the
+ * topic whatever delete.topic.enable says. */
+SL_MUST_CHECK int sl_topics_forget(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err);
+/* Undo of a CreatePartitions whose logs could not all be made. */
+SL_MUST_CHECK int sl_topics_set_partitions(sl_topics_t *ts, sl_str_t name, int32_t count,
+                                           sl_errbuf_t *err);
+/* Partitions the broker may hold: max.broker.partitions, and what the
+ * descriptor limit allows (3 fds per partition's active segment, a quarter
+ * of RLIMIT_NOFILE kept for sockets and idle segments). */
+int64_t sl_topics_partition_limit(const sl_topics_t *ts);
 /* CreatePartitions: new_count must exceed the current count
- * (SL_EINVALID_PARTITIONS) and stay under the cap. */
+ * (SL_EINVALID_PARTITIONS) and stay under the cap. Both creates also refuse
+ * (SL_EINVALID_PARTITIONS) what would take the broker past
+ * sl_topics_partition_limit(). */
 SL_MUST_CHECK int sl_topics_add_partitions(sl_topics_t *ts, sl_str_t name, int32_t new_count,
                                            bool validate_only, sl_errbuf_t *err);
 /* (Incremental)AlterConfigs on a topic; see sl_topic_config_alter. */

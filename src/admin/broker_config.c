@@ -202,6 +202,7 @@ resolve_numbers(sl_broker_config_t *c)
     c->zookeeper_connection_timeout_ms =
         (int32_t)geti(c, "zookeeper.connection.timeout.ms", c->zookeeper_session_timeout_ms);
     c->num_partitions = (int32_t)geti(c, "num.partitions", 1);
+    c->max_broker_partitions = (int32_t)geti(c, "max.broker.partitions", 10000);
     c->default_replication_factor = (int32_t)geti(c, "default.replication.factor", 1);
     c->auto_create_topics_enable = getb(c, "auto.create.topics.enable");
     c->delete_topic_enable = getb(c, "delete.topic.enable");

@@ -223,6 +223,8 @@ static const sl_cfgdef_t broker_defs[] = {
        "Default size at which a new segment is started."),
     BK("log.segment.delete.delay.ms", LONG, "60000", CW, H, V_MIN(0),
        "Default delay before a deleted segment's files are removed."),
+    BK("max.broker.partitions", INT, "10000", RO, H, V_MIN(1),
+       "Partitions this broker may hold (KIP-578's name); also capped by RLIMIT_NOFILE."),
     BK("max.connection.creation.rate", INT, IMAX, CW, A, V_MIN(0),
        "New connections per second the broker accepts."),
     BK("max.connections", INT, IMAX, CW, H, V_MIN(0),

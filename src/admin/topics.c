@@ -12,6 +12,8 @@
  */
 #include "admin/admin_int.h"
 
+#include <sys/resource.h>
+
 struct sl_topics {
     const sl_topics_backend_t *be;
     void *ctx;
@@ -351,6 +353,38 @@ check_counts(const sl_topics_t *ts, int32_t *partitions, int32_t *rf, sl_errbuf_
     return SL_OK;
 }
 
+int64_t
+sl_topics_partition_limit(const sl_topics_t *ts)
+{
+    struct rlimit rl;
+    int64_t limit = ts->cfg->max_broker_partitions > 0 ? ts->cfg->max_broker_partitions : 10000;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        int64_t fds = (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4 - 64;
+
+        limit = SL_MIN(limit, SL_MAX(fds / 3, 1));
+    }
+    return limit;
+}
+
+/* All-or-nothing starts here: refuse what the broker cannot hold before
+ * anything is persisted or created. */
+static int
+check_broker_cap(const sl_topics_t *ts, int64_t adding, sl_errbuf_t *err)
+{
+    int64_t total = 0, limit = sl_topics_partition_limit(ts);
+
+    for (size_t i = 0; i < ts->n; i++)
+        total += ts->v[i]->partitions;
+    if (total + adding <= limit)
+        return SL_OK;
+    return sl_errbuf_set(err, SL_EINVALID_PARTITIONS,
+                         "Adding %" PRId64 " partitions would bring this broker to %" PRId64
+                         ", over its limit of %" PRId64
+                         " (max.broker.partitions, and RLIMIT_NOFILE).",
+                         adding, total + adding, limit);
+}
+
 static int
 check_collision(const sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err)
 {
@@ -391,6 +425,8 @@ sl_topics_create(sl_topics_t *ts, sl_str_t name, int32_t partitions, int32_t rep
     if ((rc = check_counts(ts, &partitions, &replication_factor, err)) != SL_OK)
         return rc;
     if ((rc = check_collision(ts, name, err)) != SL_OK)
+        return rc;
+    if ((rc = check_broker_cap(ts, partitions, err)) != SL_OK)
         return rc;
     /* CreateTopics ignores configs with a null value. */
     sl_props_init(&props);
@@ -474,6 +510,39 @@ sl_topics_delete(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err)
 }
 
 int
+sl_topics_forget(sl_topics_t *ts, sl_str_t name, sl_errbuf_t *err)
+{
+    sl_topic_t *t = find_mut(ts, name);
+    int rc;
+
+    if (t == NULL)
+        return SL_OK;
+    table_remove(ts, t);
+    if ((rc = commit(ts, SL_TOPICS_DELETE, t, false, err)) != SL_OK) {
+        table_add(ts, t);
+        return rc;
+    }
+    topic_free(t);
+    return SL_OK;
+}
+
+int
+sl_topics_set_partitions(sl_topics_t *ts, sl_str_t name, int32_t count, sl_errbuf_t *err)
+{
+    sl_topic_t *t = find_mut(ts, name);
+    int32_t old;
+    int rc;
+
+    if (t == NULL)
+        return sl_errbuf_set(err, SL_ENOENT, "Unknown topic");
+    old = t->partitions;
+    t->partitions = count;
+    if ((rc = commit(ts, SL_TOPICS_PARTITIONS, t, false, err)) != SL_OK)
+        t->partitions = old;
+    return rc;
+}
+
+int
 sl_topics_add_partitions(sl_topics_t *ts, sl_str_t name, int32_t new_count, bool validate_only,
                          sl_errbuf_t *err)
 {
@@ -494,6 +563,8 @@ sl_topics_add_partitions(sl_topics_t *ts, sl_str_t name, int32_t new_count, bool
     if (new_count > SL_TOPIC_MAX_PARTS)
         return sl_errbuf_set(err, SL_EINVALID_PARTITIONS,
                              "Number of partitions must be at most %d.", SL_TOPIC_MAX_PARTS);
+    if ((rc = check_broker_cap(ts, new_count - t->partitions, err)) != SL_OK)
+        return rc;
     if (validate_only)
         return SL_OK;
     old = t->partitions;

@@ -166,6 +166,8 @@ sl_bpart_t *sl_bpart_find(sl_broker_t *b, sl_str_t topic, int32_t partition);
 SL_MUST_CHECK int sl_btopic_sync(sl_broker_t *b, const sl_topic_t *t, sl_btopic_t **out);
 /* Removes the topic's logs (topic deletion). */
 void sl_btopic_drop(sl_broker_t *b, sl_str_t name);
+/* Undo of a CreatePartitions: removes partitions >= n and their logs. */
+void sl_btopic_truncate(sl_broker_t *b, const char *name, int32_t n);
 /* Pushes a topic's effective config into its partition logs. */
 void sl_btopic_apply_config(sl_broker_t *b, const sl_topic_t *t);
 void sl_bparts_free(sl_broker_t *b);

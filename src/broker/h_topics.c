@@ -45,6 +45,20 @@ from_assignments(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *c
     return SL_OK;
 }
 
+/* All or nothing: a topic whose logs could not all be created is removed
+ * again, logs and metadata, so neither a restart nor a retry finds a part. */
+static void
+rollback_create(sl_req_t *req, sl_str_t name, int rc, sl_errbuf_t *eb)
+{
+    sl_errbuf_t eb2 = {{0}};
+
+    sl_btopic_drop(req->b, name);
+    if (sl_topics_forget(req->b->topics, name, &eb2) != SL_OK)
+        sl_error("broker", "cannot roll back topic %.*s: %s", name.len, name.ptr, eb2.msg);
+    sl_errbuf_set(eb, rc, "Could not create the partition logs (%s); nothing was created.",
+                  sl_strerror(rc));
+}
+
 static int16_t
 create_one(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *ct, bool validate_only,
            sl_CreateTopicsResponse_CreatableTopicResult_t *res)
@@ -70,6 +84,10 @@ create_one(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *ct, boo
         rc = sl_btopic_sync(b, t, NULL);
         if (rc == SL_OK)
             sl_info("broker", "created topic %s with %d partitions", t->name, t->partitions);
+        else
+            rollback_create(req, ct->Name, rc, &eb);
+        if (rc != SL_OK)
+            t = NULL; /* forgotten by the store */
     }
     res->ErrorCode = sl_kerr_from_status(rc);
     res->ErrorMessage = msg_or_null(req, res->ErrorCode, &eb);
@@ -142,6 +160,29 @@ sl_h_DeleteTopics(sl_req_t *req)
     return SL_OK;
 }
 
+static int
+add_partitions(sl_req_t *req, const sl_CreatePartitionsRequest_CreatePartitionsTopic_t *ct,
+               bool validate_only, sl_errbuf_t *eb)
+{
+    const sl_topic_t *t = sl_topics_find(req->b->topics, ct->Name);
+    int32_t old = t != NULL ? t->partitions : 0;
+    sl_errbuf_t eb2 = {{0}};
+    int rc = sl_topics_add_partitions(req->b->topics, ct->Name, ct->Count, validate_only, eb);
+
+    if (rc != SL_OK || validate_only)
+        return rc;
+    if ((rc = sl_btopic_sync(req->b, t, NULL)) == SL_OK) {
+        sl_info("broker", "topic %s now has %d partitions", t->name, t->partitions);
+        return SL_OK;
+    }
+    /* All or nothing, as for CreateTopics. */
+    sl_btopic_truncate(req->b, t->name, old);
+    if (sl_topics_set_partitions(req->b->topics, ct->Name, old, &eb2) != SL_OK)
+        sl_error("broker", "cannot roll back partitions of %s: %s", t->name, eb2.msg);
+    return sl_errbuf_set(eb, rc, "Could not create the partition logs (%s); nothing was added.",
+                         sl_strerror(rc));
+}
+
 int
 sl_h_CreatePartitions(sl_req_t *req)
 {
@@ -157,14 +198,7 @@ sl_h_CreatePartitions(sl_req_t *req)
         int rc;
 
         res->Name = ct->Name;
-        rc = sl_topics_add_partitions(req->b->topics, ct->Name, ct->Count, cq->ValidateOnly, &eb);
-        if (rc == SL_OK && !cq->ValidateOnly) {
-            const sl_topic_t *t = sl_topics_find(req->b->topics, ct->Name);
-
-            rc = t ? sl_btopic_sync(req->b, t, NULL) : SL_ENOENT;
-            if (rc == SL_OK)
-                sl_info("broker", "topic %s now has %d partitions", t->name, t->partitions);
-        }
+        rc = add_partitions(req, ct, cq->ValidateOnly, &eb);
         res->ErrorCode = sl_kerr_from_status(rc);
         res->ErrorMessage = msg_or_null(req, res->ErrorCode, &eb);
     }

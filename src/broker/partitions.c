@@ -6,6 +6,7 @@
  */
 #include "broker/broker_int.h"
 
+#include "base/fault.h"
 #include "base/log.h"
 
 void
@@ -63,7 +64,10 @@ sl_btopic_sync(sl_broker_t *b, const sl_topic_t *t, sl_btopic_t **out)
             sl_plog_t *pl = sl_log_mgr_get(b->logs, t->name, p);
             int rc;
 
-            if (pl == NULL && (rc = sl_log_mgr_create(b->logs, t->name, p, &lc, &pl)) != SL_OK) {
+            rc = sl_fault("broker.partition.create") ? SL_EIO : SL_OK;
+            if (rc == SL_OK && pl == NULL)
+                rc = sl_log_mgr_create(b->logs, t->name, p, &lc, &pl);
+            if (rc != SL_OK) {
                 sl_error("broker", "cannot create log for %s-%d: %s", t->name, p, sl_strerror(rc));
                 return rc;
             }
@@ -149,6 +153,23 @@ sl_btopic_drop(sl_broker_t *b, sl_str_t name)
 }
 
 void
+sl_btopic_truncate(sl_broker_t *b, const char *name, int32_t n)
+{
+    sl_btopic_t *bt = sl_map_get_c(&b->btopics, name);
+
+    if (bt == NULL)
+        return;
+    while (bt->n_parts > n) {
+        sl_bpart_t *bp = bt->parts[--bt->n_parts];
+
+        /* Just created: nobody can be parked on it yet. */
+        if (sl_log_mgr_delete(b->logs, bp->pl) != SL_OK)
+            sl_warn("broker", "could not delete log of %s-%d", bt->name, bt->n_parts);
+        free(bp);
+    }
+}
+
+void
 sl_bparts_free(sl_broker_t *b)
 {
     size_t iter = 0;
@@ -179,6 +200,10 @@ sl_btopic_autocreate(sl_broker_t *b, sl_str_t name, int16_t *err)
         return NULL;
     }
     if (sl_btopic_sync(b, t, &bt) != SL_OK) {
+        /* All or nothing, as for CreateTopics. */
+        sl_btopic_drop(b, name);
+        if (sl_topics_forget(b->topics, name, &eb) != SL_OK)
+            sl_error("broker", "cannot roll back auto-created topic %.*s", name.len, name.ptr);
         *err = SL_KERR_KAFKA_STORAGE_ERROR;
         return NULL;
     }
