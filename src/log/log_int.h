@@ -146,6 +146,8 @@ SL_MUST_CHECK int sl_seg_fd(sl_seg_t *seg);
 SL_MUST_CHECK int sl_seg_sync_log(sl_seg_t *seg);
 /* A sealed segment whose data is on stable storage: it may lose its fd. */
 void sl_seg_note_synced(sl_seg_t *seg);
+/* The partition's own reference goes (the segment left its list). */
+void sl_seg_drop(sl_seg_t *seg);
 void sl_seg_ref(sl_seg_t *seg);
 void sl_seg_unref(sl_seg_t *seg);
 /* Writes len bytes at the end with one write; on failure cuts the file back

@@ -71,7 +71,7 @@ sl_plog_unref(sl_plog_t *pl)
     if (pl == NULL || --pl->refs > 0)
         return;
     for (size_t i = 0; i < pl->nsegs; i++)
-        sl_seg_unref(pl->segs[i]);
+        sl_seg_drop(pl->segs[i]);
     free(pl->segs);
     free(pl->epochs);
     free(pl->dir);

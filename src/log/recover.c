@@ -18,10 +18,11 @@
  *    segments are deleted. The survivors are fsynced, so the new recovery
  *    point is the LEO.
  *
- * A hole between two segments (a file missing or emptied in the middle) is
- * kept as an offset gap, as Kafka does: reads skip to the next segment, and
- * intact older segments are never deleted for it. Only an overlap below the
- * recovery point is corruption.
+ * A hole between two segments below the recovery point (a file missing or
+ * emptied in the middle) is kept as an offset gap, as Kafka does: reads
+ * skip to the next segment, and intact older segments are never deleted for
+ * it. From the recovery point on, a hole ends the log like a tear. Only an
+ * overlap below the recovery point is corruption.
  */
 #include "log/log_int.h"
 
@@ -136,7 +137,7 @@ drop_tail(sl_plog_t *pl, size_t from)
         sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": removing segment %" PRId64 " after a torn tail",
                 pl->topic, pl->partition, seg->base);
         remove_seg_files(pl->dir, seg->base);
-        sl_seg_unref(seg);
+        sl_seg_drop(seg);
     }
     pl->dir_dirty = true;
 }
@@ -233,25 +234,27 @@ corrupt_below(sl_plog_t *pl, const sl_seg_t *seg, int64_t rp, const char *what)
     return SL_ECORRUPT;
 }
 
-/* The hole (or overlap) between segs[i] and segs[i+1]. A hole is kept:
- * like Kafka, reads skip from one segment to the next, and nothing intact
- * is deleted because a file in the middle is missing or empty. */
+/* The hole (or overlap) between segs[i] and segs[i+1]. Below the recovery
+ * point a hole is kept: like Kafka, reads skip from one segment to the
+ * next, and nothing intact is deleted because a file in the middle is
+ * missing or empty. */
 static int
 handle_gap(sl_plog_t *pl, size_t i, int64_t rp)
 {
     sl_seg_t *seg = pl->segs[i], *nx = pl->segs[i + 1];
 
+    if (seg->next_offset >= rp) {
+        /* The tail of segs[i] was never synced (lost or cut): nothing
+         * written after it was acknowledged as durable either, since a
+         * flush syncs every segment from the recovery point on. */
+        drop_tail(pl, i + 1);
+        return SL_OK;
+    }
     if (seg->next_offset < nx->base) {
         sl_warn(SL_LOG_COMP,
                 "%s-%" PRId32 ": offsets %" PRId64 "..%" PRId64
                 " are missing between segments %" PRId64 " and %" PRId64 " (kept as a gap)",
                 pl->topic, pl->partition, seg->next_offset, nx->base - 1, seg->base, nx->base);
-        return SL_OK;
-    }
-    if (seg->next_offset >= rp) {
-        /* The unsynced tail of segs[i] runs into its successor: what
-         * follows was written after it, never acknowledged as durable. */
-        drop_tail(pl, i + 1);
         return SL_OK;
     }
     return corrupt_below(pl, seg, rp, "overlapping segments");
@@ -464,7 +467,7 @@ static void
 close_segments(sl_plog_t *pl)
 {
     for (size_t i = 0; i < pl->nsegs; i++)
-        sl_seg_unref(pl->segs[i]);
+        sl_seg_drop(pl->segs[i]);
     pl->nsegs = 0;
 }
 

@@ -58,7 +58,7 @@ delete_oldest(sl_plog_t *pl)
     }
     memmove(pl->segs, pl->segs + 1, (pl->nsegs - 1) * sizeof(*pl->segs));
     pl->nsegs--;
-    sl_seg_unref(seg);
+    sl_seg_drop(seg);
     return SL_OK;
 }
 

@@ -122,7 +122,7 @@ sl_log_mgr_evict(sl_log_mgr_t *mgr, size_t keep)
     while (seg != NULL && mgr->lru_n > keep) {
         sl_seg_t *prev = seg->lru_prev;
 
-        if (seg->refs == 1 && seg->synced) {
+        if (seg->refs == 1 && seg->synced && !seg->deleted) {
             lru_unlink(seg);
             close(seg->fd);
             seg->fd = -1;
@@ -168,6 +168,15 @@ sl_seg_sync_log(sl_seg_t *seg)
     if (sl_fault("log.fsync"))
         return SL_EIO;
     return fdatasync(seg->fd) == 0 ? SL_OK : sl_log_errno(errno);
+}
+
+void
+sl_seg_drop(sl_seg_t *seg)
+{
+    /* Out of the LRU first: a region may keep the segment alive, and its
+     * fd must then stay open whatever the LRU does. */
+    lru_unlink(seg);
+    sl_seg_unref(seg);
 }
 
 void
