@@ -244,8 +244,7 @@ sl_record_iter_next(sl_record_iter_t *it, sl_record_t *r)
     if (it->err)
         return it->err;
     if (it->left == 0)
-        return sl_rd_left(&it->rd) == 0 ? 0
-                                        : iter_fail(it, "bytes left after the last record");
+        return sl_rd_left(&it->rd) == 0 ? 0 : iter_fail(it, "bytes left after the last record");
     len = rd_varint(&it->rd);
     if (it->rd.err)
         return iter_fail(it, it->left == it->hdr.record_count && sl_rd_left(&it->rd) == 0

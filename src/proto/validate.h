@@ -52,11 +52,11 @@ typedef struct sl_validate_record_error {
 } sl_validate_record_error_t;
 
 typedef struct sl_validate_result {
-    const char *reason;    /* static text: why the batch was refused, NULL if not */
-    int32_t record_count;  /* records walked (all of them on success) */
-    int64_t max_timestamp; /* largest record timestamp (CreateTime), -1 if none */
-    bool max_ts_differs;   /* CreateTime and the header's maxTimestamp is not it */
-    int32_t n_record_errors;     /* records refused (key, timestamp); may pass the cap */
+    const char *reason;           /* static text: why the batch was refused, NULL if not */
+    int32_t record_count;         /* records walked (all of them on success) */
+    int64_t max_timestamp;        /* largest record timestamp (CreateTime), -1 if none */
+    bool max_ts_differs;          /* CreateTime and the header's maxTimestamp is not it */
+    int32_t n_record_errors;      /* records refused (key, timestamp); may pass the cap */
     int32_t n_record_errors_kept; /* entries filled in record_errors */
     sl_validate_record_error_t record_errors[SL_VALIDATE_MAX_RECORD_ERRORS];
 } sl_validate_result_t;
