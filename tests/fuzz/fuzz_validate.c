@@ -39,13 +39,13 @@ prepare(uint8_t *p, size_t len, uint8_t mode)
         return;
     if (mode & 16) {
         uint16_t attr = sl_be16(p + SL_BATCH_OFF_ATTRIBUTES);
-        int32_t count = (int32_t)sl_be32(p + SL_BATCH_OFF_RECORD_COUNT);
+        uint32_t count = sl_be32(p + SL_BATCH_OFF_RECORD_COUNT);
 
         sl_put_be64(p + SL_BATCH_OFF_BASE_OFFSET, 0);
         sl_put_be16(p + SL_BATCH_OFF_ATTRIBUTES,
                     (uint16_t)(attr & ~(SL_ATTR_CONTROL | SL_ATTR_LOG_APPEND_TIME)));
         sl_put_be64(p + SL_BATCH_OFF_PRODUCER_ID, (uint64_t)-1);
-        sl_put_be32(p + SL_BATCH_OFF_LAST_DELTA, (uint32_t)(count - 1));
+        sl_put_be32(p + SL_BATCH_OFF_LAST_DELTA, count - 1u); /* wraps like Java's int */
     }
     if (mode & 1) {
         /* Keep a declared length shorter than the input (tests the "bytes
