@@ -138,9 +138,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_decompressed = BUDGET;
     o.require_key = (mode & 2) != 0;
     o.create_time = (mode & 4) == 0;
-    o.now_ms = size >= SL_BATCH_HEADER_SIZE
-                   ? (int64_t)sl_be64(p + SL_BATCH_OFF_BASE_TIMESTAMP)
-                   : 1700000000000LL;
+    o.now_ms = size >= SL_BATCH_HEADER_SIZE ? (int64_t)sl_be64(p + SL_BATCH_OFF_BASE_TIMESTAMP)
+                                            : 1700000000000LL;
     if (mode & 8) {
         o.ts_before_max_ms = HOUR;
         o.ts_after_max_ms = HOUR;
