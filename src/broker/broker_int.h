@@ -29,6 +29,7 @@
 #include "proto/kcodec.h"
 #include "proto/kerr.h"
 #include "proto/kheader.h"
+#include "proto/validate.h"
 
 typedef struct sl_broker sl_broker_t;
 typedef struct sl_req sl_req_t;
@@ -180,9 +181,11 @@ void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
 /* Flush completion for acks=all produces (h_produce.c). */
 void sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc);
 
-/* records.c: compressed batches are decompressed (with a budget) and
- * walked; SL_OK or the first problem's status. */
-SL_MUST_CHECK int sl_records_validate(sl_broker_t *b, const uint8_t *p, size_t len);
+/* records.c: validates one partition's produced records against the
+ * topic's rules (proto/validate.h) and fixes maxTimestamp in place if the
+ * producer's disagrees with its records. SL_OK or validate.h's statuses. */
+SL_MUST_CHECK int sl_records_validate(sl_broker_t *b, const sl_topic_config_t *tc, uint8_t *p,
+                                      size_t len, sl_validate_result_t *res);
 /* Record-exact ListOffsets by timestamp; SL_ENOENT if no record qualifies. */
 SL_MUST_CHECK int sl_offset_for_time(sl_broker_t *b, sl_plog_t *pl, int64_t ts, int64_t *offset,
                                      int64_t *found_ts);

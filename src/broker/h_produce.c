@@ -19,6 +19,8 @@
 #include "proto/legacy.h"
 #include "proto/record.h"
 
+#include <inttypes.h>
+
 typedef struct produce_wait {
     sl_dlist_t link; /* in sl_bpart_t.produce_waiters */
     sl_req_t *req;
@@ -32,30 +34,10 @@ typedef struct produce_park {
     int32_t pending;
 } produce_park_t;
 
-/* Kafka checks CreateTime timestamps against message.timestamp.before/after.max.ms. */
+/* The checks of Kafka's ProduceRequest.validateRecords that pick the path;
+ * everything else is proto/validate.h's (or legacy.h's) job. */
 static int16_t
-check_timestamps(const sl_topic_config_t *tc, const uint8_t *p, size_t len, int64_t now)
-{
-    for (size_t off = 0; off + SL_BATCH_HEADER_SIZE <= len;) {
-        sl_batch_hdr_t h;
-
-        if (sl_batch_hdr_parse(p + off, len - off, &h) != SL_OK || h.batch_length < 0)
-            return SL_KERR_NONE; /* the log's validation reports the malformed batch */
-        if (!(h.attributes & SL_ATTR_LOG_APPEND_TIME) &&
-            tc->message_timestamp_type == SL_CFG_TS_CREATE_TIME) {
-            if ((tc->message_timestamp_before_max_ms < INT64_MAX &&
-                 h.base_timestamp < now - tc->message_timestamp_before_max_ms) ||
-                (tc->message_timestamp_after_max_ms < INT64_MAX &&
-                 h.max_timestamp > now + tc->message_timestamp_after_max_ms))
-                return SL_KERR_INVALID_TIMESTAMP;
-        }
-        off += (size_t)sl_batch_size(&h);
-    }
-    return SL_KERR_NONE;
-}
-
-static int16_t
-precheck(sl_req_t *req, const sl_topic_t *t, sl_bytes_t records, bool *legacy)
+precheck(sl_req_t *req, sl_bytes_t records, bool *legacy)
 {
     int16_t ver = req->hdr.api_version;
     int magic = records.len > 0 ? sl_legacy_peek_magic(records.ptr, (size_t)records.len) : -1;
@@ -79,14 +61,13 @@ precheck(sl_req_t *req, const sl_topic_t *t, sl_bytes_t records, bool *legacy)
         return SL_KERR_CORRUPT_MESSAGE;
     if (sl_batch_codec(&h) == SL_CODEC_ZSTD && ver < 7)
         return SL_KERR_UNSUPPORTED_COMPRESSION_TYPE;
-    return check_timestamps(&t->cfg, records.ptr, (size_t)records.len, sl_wall_ms());
+    return SL_KERR_NONE;
 }
 
-/* ---- old message formats ------------------------------------------------ */
-
-/* Kafka's codes for what up-conversion refuses (proto/legacy.h). */
+/* Kafka's codes for what validation and up-conversion refuse
+ * (proto/validate.h, proto/legacy.h). */
 static int16_t
-legacy_kerr(int rc)
+validation_kerr(int rc)
 {
     switch (rc) {
     case SL_EINVAL:
@@ -97,6 +78,31 @@ legacy_kerr(int rc)
         return sl_kerr_from_status(rc);
     }
 }
+
+/* ErrorMessage and RecordErrors (v8+) for a refused batch, as Kafka's
+ * RecordValidationException fills them; the strings are static. */
+static void
+report_refusal(sl_req_t *req, const sl_validate_result_t *res,
+               sl_ProduceResponse_PartitionProduceResponse_t *pr)
+{
+    const char *reason = res->reason ? res->reason : "invalid records";
+
+    if (res->n_record_errors == 0) {
+        pr->ErrorMessage = sl_str_c(reason);
+        return;
+    }
+    pr->ErrorMessage = sl_str_c(sl_arena_printf(
+        &req->arena, "%s: %" PRId32 " record error(s), the first at batch index %" PRId32, reason,
+        res->n_record_errors, res->record_errors[0].index));
+    SL_KARR(req, pr->RecordErrors, res->n_record_errors_kept,
+            sl_ProduceResponse_BatchIndexAndErrorMessage_init);
+    for (int32_t i = 0; i < res->n_record_errors_kept; i++) {
+        pr->RecordErrors.items[i].BatchIndex = res->record_errors[i].index;
+        pr->RecordErrors.items[i].BatchIndexErrorMessage = sl_str_c(res->record_errors[i].reason);
+    }
+}
+
+/* ---- old message formats ------------------------------------------------ */
 
 static int
 topic_codec_level(const sl_topic_config_t *tc)
@@ -141,7 +147,7 @@ legacy_up(const sl_topic_t *t, sl_bytes_t records, sl_buf_t *out)
     o.ts_after_max_ms = tc->message_timestamp_after_max_ms;
     rc = sl_legacy_up_convert(records.ptr, (size_t)records.len, &o, out, &scratch, &info);
     sl_buf_deinit(&scratch);
-    return rc == SL_OK ? SL_KERR_NONE : legacy_kerr(rc);
+    return rc == SL_OK ? SL_KERR_NONE : validation_kerr(rc);
 }
 
 static void
@@ -150,12 +156,13 @@ produce_partition(sl_req_t *req, sl_bpart_t *bp, const sl_topic_t *t,
                   sl_ProduceResponse_PartitionProduceResponse_t *pr, int64_t *flush_upto)
 {
     sl_log_append_info_t info;
+    sl_validate_result_t vres;
     sl_buf_t conv = SL_BUF_INIT;
     bool legacy;
     int rc = SL_OK;
 
     *flush_upto = -1;
-    pr->ErrorCode = precheck(req, t, pd->Records, &legacy);
+    pr->ErrorCode = precheck(req, pd->Records, &legacy);
     if (pr->ErrorCode != SL_KERR_NONE)
         return;
     if (legacy) {
@@ -166,9 +173,16 @@ produce_partition(sl_req_t *req, sl_bpart_t *bp, const sl_topic_t *t,
         if (pr->ErrorCode != SL_KERR_NONE)
             return;
     } else {
-        rc = sl_records_validate(req->b, pd->Records.ptr, (size_t)pd->Records.len);
-        if (rc == SL_OK)
-            rc = sl_plog_append(bp->pl, (uint8_t *)pd->Records.ptr, (size_t)pd->Records.len, &info);
+        /* The frame is ours until the request completes: fixes go in place. */
+        uint8_t *p = (uint8_t *)pd->Records.ptr;
+
+        rc = sl_records_validate(req->b, &t->cfg, p, (size_t)pd->Records.len, &vres);
+        if (rc != SL_OK) {
+            pr->ErrorCode = validation_kerr(rc);
+            report_refusal(req, &vres, pr);
+            return;
+        }
+        rc = sl_plog_append(bp->pl, p, (size_t)pd->Records.len, &info);
     }
     if (rc != SL_OK) {
         pr->ErrorCode = sl_kerr_from_status(rc);

@@ -1,16 +1,16 @@
 /*
  * records.c -- record-level work the broker does on top of the log, which
  * itself only ever looks at batch headers:
- *   - produce-time validation of compressed batches (decompressed with a
- *     budget, so a compression bomb is an error and never an allocation);
+ *   - produce-time validation: every record of every produced batch is
+ *     walked once (proto/validate.h) against the topic's timestamp, key and
+ *     size rules; compressed batches are decompressed with a budget, so a
+ *     compression bomb is an error and never an allocation;
  *   - record-exact ListOffsets by timestamp (the log's time index finds the
  *     batch; the records inside it give the exact offset).
- * Uncompressed batches are not walked record by record on produce: their
- * CRC-32C and envelope are checked by the log, and walking every record
- * would cost the per-record work the produce path is built to avoid.
  */
 #include "broker/broker_int.h"
 
+#include "base/time.h"
 #include "proto/record.h"
 
 #include <unistd.h>
@@ -30,33 +30,26 @@ scratch_done(sl_broker_t *b)
 }
 
 int
-sl_records_validate(sl_broker_t *b, const uint8_t *p, size_t len)
+sl_records_validate(sl_broker_t *b, const sl_topic_config_t *tc, uint8_t *p, size_t len,
+                    sl_validate_result_t *res)
 {
-    size_t off = 0;
+    sl_validate_opts_t o;
+    int rc;
 
-    while (off < len) {
-        sl_batch_hdr_t h;
-        sl_record_iter_t it;
-        sl_record_t r;
-        int rc;
-
-        if (sl_batch_hdr_parse(p + off, len - off, &h) != SL_OK || h.batch_length < 0 ||
-            (uint64_t)sl_batch_size(&h) > len - off)
-            return SL_EPROTO;
-        if (sl_batch_codec(&h) != SL_CODEC_NONE) {
-            rc = sl_record_iter_init(&it, p + off, (size_t)sl_batch_size(&h), &b->scratch,
-                                     DECOMPRESS_BUDGET);
-            while (rc == SL_OK && (rc = sl_record_iter_next(&it, &r)) == 1)
-                rc = SL_OK;
-            if (rc < 0) {
-                scratch_done(b);
-                return rc;
-            }
-        }
-        off += (size_t)sl_batch_size(&h);
-    }
+    sl_validate_opts_init(&o);
+    o.now_ms = sl_wall_ms();
+    o.create_time = tc->message_timestamp_type == SL_CFG_TS_CREATE_TIME;
+    o.ts_before_max_ms = tc->message_timestamp_before_max_ms;
+    o.ts_after_max_ms = tc->message_timestamp_after_max_ms;
+    o.require_key = (tc->cleanup_policy & SL_CFG_CLEANUP_COMPACT) != 0;
+    o.max_batch_bytes = tc->max_message_bytes;
+    o.max_decompressed = DECOMPRESS_BUDGET;
+    rc = sl_validate_produce(p, len, &o, &b->scratch, res);
     scratch_done(b);
-    return SL_OK;
+    /* A single batch (validated), so len is its size. */
+    if (rc == SL_OK && res->max_ts_differs)
+        sl_batch_set_max_timestamp(p, len, res->max_timestamp);
+    return rc;
 }
 
 /* Reads the batch at `base` and finds its first record with timestamp >= ts. */

@@ -76,6 +76,13 @@ sl_batch_update_crc(uint8_t *batch, size_t len)
 }
 
 void
+sl_batch_set_max_timestamp(uint8_t *batch, size_t len, int64_t ts)
+{
+    sl_put_be64(batch + SL_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)ts);
+    sl_batch_update_crc(batch, len);
+}
+
+void
 sl_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t ts)
 {
     uint16_t attr = sl_be16(batch + SL_BATCH_OFF_ATTRIBUTES);
@@ -214,9 +221,10 @@ skip_headers(sl_reader_t *rd, int32_t count)
 }
 
 static int
-iter_fail(sl_record_iter_t *it)
+iter_fail(sl_record_iter_t *it, const char *reason)
 {
     it->err = SL_EPROTO;
+    it->reason = reason;
     return SL_EPROTO;
 }
 
@@ -236,10 +244,14 @@ sl_record_iter_next(sl_record_iter_t *it, sl_record_t *r)
     if (it->err)
         return it->err;
     if (it->left == 0)
-        return sl_rd_left(&it->rd) == 0 ? 0 : iter_fail(it);
+        return sl_rd_left(&it->rd) == 0 ? 0 : iter_fail(it, "bytes left after the last record");
     len = rd_varint(&it->rd);
-    if (it->rd.err || len < 0 || (size_t)len > sl_rd_left(&it->rd))
-        return iter_fail(it);
+    if (it->rd.err)
+        return iter_fail(it, it->left == it->hdr.record_count && sl_rd_left(&it->rd) == 0
+                                 ? "no records where the batch declares some"
+                                 : "bad record length varint or fewer records than declared");
+    if (len < 0 || (size_t)len > sl_rd_left(&it->rd))
+        return iter_fail(it, "record length past the end of the batch");
     /* Parse inside the declared length, then demand it was used exactly. */
     sl_rd_init(&rr, it->rd.p, (size_t)len);
     it->rd.p += len;
@@ -249,16 +261,20 @@ sl_record_iter_next(sl_record_iter_t *it, sl_record_t *r)
     r->key = rd_varbytes(&rr);
     r->value = rd_varbytes(&rr);
     r->header_count = rd_varint(&rr);
+    if (rr.err)
+        return iter_fail(it, "bad varint, or key/value length not -1..bytes left in the record");
     /* A header is at least two bytes (two one-byte lengths). */
-    if (rr.err || r->header_count < 0 || (size_t)r->header_count > sl_rd_left(&rr) / 2)
-        return iter_fail(it);
+    if (r->header_count < 0 || (size_t)r->header_count > sl_rd_left(&rr) / 2)
+        return iter_fail(it, "header count negative or larger than the record");
     r->headers = rr.p;
     skip_headers(&rr, r->header_count);
-    if (rr.err || sl_rd_left(&rr) != 0)
-        return iter_fail(it);
+    if (rr.err)
+        return iter_fail(it, "bad header: null key or length past the record");
+    if (sl_rd_left(&rr) != 0)
+        return iter_fail(it, "record fields do not use exactly the record's length");
     r->headers_len = (size_t)(rr.p - r->headers);
     if (r->offset_delta <= it->prev_delta || r->offset_delta > it->hdr.last_offset_delta)
-        return iter_fail(it);
+        return iter_fail(it, "offset deltas not increasing within 0..lastOffsetDelta");
     it->prev_delta = r->offset_delta;
     it->left--;
     r->offset = add_wrap(it->hdr.base_offset, r->offset_delta);

@@ -124,6 +124,8 @@ SL_MUST_CHECK int sl_batch_validate(const uint8_t *p, size_t len, sl_batch_hdr_t
 /* In-place patches of fields outside the CRC. */
 void sl_batch_set_base_offset(uint8_t *batch, int64_t base_offset);
 void sl_batch_set_leader_epoch(uint8_t *batch, int32_t epoch);
+/* Stores maxTimestamp, then rewrites the CRC. */
+void sl_batch_set_max_timestamp(uint8_t *batch, size_t len, int64_t ts);
 /* Sets the LogAppendTime attribute and maxTimestamp, then rewrites the CRC. */
 void sl_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t ts);
 /* Recomputes and stores the CRC over bytes 21..len. */
@@ -175,6 +177,7 @@ typedef struct sl_record_iter {
     int32_t left;       /* records not yet returned */
     int64_t prev_delta; /* offsetDelta of the previous record, -1 at start */
     int err;
+    const char *reason; /* static text naming the first problem, NULL if none */
 } sl_record_iter_t;
 
 /*
