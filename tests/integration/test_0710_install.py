@@ -4,6 +4,7 @@ the installed config starts a broker and the unit points at the installed
 paths."""
 import os
 import re
+import shutil
 import subprocess
 
 from conftest import ROOT, SLUICE_BIN, wait_until
@@ -81,3 +82,20 @@ def test_installed_config_starts_a_broker(tmp_path):
         p.terminate()
         p.wait(timeout=60)
     assert p.returncode == 0
+
+
+def test_installed_unit_verifies(tmp_path):
+    """systemd's own checker accepts the unit (where systemd-analyze exists)."""
+    import pytest
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    dest = tmp_path / "stage"
+    make_install(dest, "/usr")
+    unit = (dest / "usr/lib/systemd/system/sluice.service").read_text()
+    # Point ExecStart at the staged binary: verify checks that it exists.
+    staged = tmp_path / "sluice.service"
+    staged.write_text(unit.replace("/usr/bin/sluice", str(dest / "usr/bin/sluice")))
+    p = subprocess.run([analyze, "verify", "--man=no", str(staged)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
