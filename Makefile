@@ -7,7 +7,11 @@
 #   make gen          regenerate src/proto/gen/ from the Kafka JSON specs
 #   make gen-check    fail if the checked-in codec differs from a fresh run
 #   make fuzz         build libFuzzer targets (clang) into build/fuzz/
-#   make deps         install the Debian packages the project needs
+#   make deps         install every Debian package the project needs (build + test)
+#   make build-deps   install only what building and running the broker needs
+#   make install      install sluice, its man page, example config and systemd unit
+#                     (PREFIX=/usr/local, DESTDIR= for staging)
+#   make test-fresh   opt-in: the README's two commands in a fresh debootstrap root
 #   make fmt          clang-format every hand-written C file
 
 CC      ?= cc
@@ -114,7 +118,38 @@ check:
 		-i src/proto/gen src cmd
 
 deps:
-	tools/deps.sh
+	sh tools/deps.sh test
+
+build-deps:
+	sh tools/deps.sh build
+
+# Opt-in, slow (20+ min, ~2 GB download): see tools/test-fresh.sh.
+test-fresh:
+	sh tools/test-fresh.sh
+
+# ---- install ----
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/sluice
+install: $(BUILD)/sluice
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/sluice \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 $(BUILD)/sluice $(DESTDIR)$(BINDIR)/sluice
+	install -m 644 packaging/sluice.1 $(DESTDIR)$(MANDIR)/man1/sluice.1
+	install -m 644 packaging/server.properties $(DESTDIR)$(DOCDIR)/server.properties.example
+	@# An operator's edited config is never overwritten.
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/sluice/server.properties ]; then \
+		install -m 644 packaging/server.properties $(DESTDIR)$(SYSCONFDIR)/sluice/server.properties; fi
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/sluice.service \
+		>$(DESTDIR)$(UNITDIR)/sluice.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sluice $(DESTDIR)$(MANDIR)/man1/sluice.1 \
+		$(DESTDIR)$(UNITDIR)/sluice.service $(DESTDIR)$(DOCDIR)/server.properties.example
 
 bench: all
 	$(MAKE) -C bench
@@ -122,7 +157,8 @@ bench: all
 clean:
 	rm -rf build
 
-.PHONY: all test build-tests gen gen-check fuzz fmt check deps bench clean
+.PHONY: all test build-tests gen gen-check fuzz fmt check deps build-deps test-fresh install \
+	uninstall bench clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

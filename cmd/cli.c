@@ -23,7 +23,8 @@ static const sl_cli_opt_t common_opts[] = {
     {OPT_BROKERS, 'b', "bootstrap-server", "brokers", "HOST:PORT",
      "broker to talk to (default $SLUICE_BROKERS, then " SL_CLIENT_DEFAULT_BROKERS ")"},
     {OPT_JSON, 0, "json", NULL, NULL, "print JSON for scripts instead of text"},
-    {OPT_PROP, 'X', "property", NULL, "KEY=VALUE", "set a librdkafka client property"},
+    {OPT_PROP, 'X', "client-property", NULL, "KEY=VALUE",
+     "set a librdkafka client property, repeatable (like kcat -X)"},
     {OPT_TIMEOUT, 0, "timeout", NULL, "DURATION", "per-request timeout (default 30s)"},
     {OPT_HELP, 'h', "help", NULL, NULL, "show this help"},
 };
@@ -210,6 +211,30 @@ find_opt(const sl_cli_t *cli, int c)
     return NULL;
 }
 
+static bool
+is_opt(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* Kafka tools' options that mean something else here get a sentence on
+ * what to use instead. */
+static int
+unknown_option(const sl_cli_t *cli, const char *arg)
+{
+    if (is_opt(arg, "--zookeeper"))
+        return sl_cli_usage(cli, "--zookeeper is not used: Sluice has no ZooKeeper; give a broker "
+                                 "with --bootstrap-server HOST:PORT (or -b)");
+    if (is_opt(arg, "--property") || is_opt(arg, "--producer-property") ||
+        is_opt(arg, "--consumer-property"))
+        return sl_cli_usage(cli,
+                            "'%s' is not an option of this command; librdkafka client "
+                            "settings are given with -X KEY=VALUE",
+                            arg);
+    return sl_cli_usage(cli, "unknown option '%s' (or its argument is missing)", arg);
+}
+
 static int
 parse_loop(sl_cli_t *cli, int gargc, char **gargv, const struct option *lo, const char *shorts,
            sl_cli_opt_fn fn, void *ctx)
@@ -223,8 +248,7 @@ parse_loop(sl_cli_t *cli, int gargc, char **gargv, const struct option *lo, cons
         if (c == '?' || c == ':') {
             if (optopt && optopt < 256)
                 return sl_cli_usage(cli, "bad option -%c (or its argument is missing)", optopt);
-            return sl_cli_usage(cli, "unknown option '%s' (or its argument is missing)",
-                                gargv[optind - 1]);
+            return unknown_option(cli, gargv[optind - 1]);
         }
         o = find_opt(cli, c);
         if (!o)
@@ -272,6 +296,11 @@ sl_cli_parse(sl_cli_t *cli, int argc, char **argv, sl_cli_opt_fn fn, void *ctx)
             rc = sl_cli_usage(cli, "unexpected argument '%s'", cli->args[cli->max_args]);
     }
     cli->conf.brokers = sl_client_default_brokers(cli->conf.brokers);
+    if (rc == SL_CLI_CONTINUE && !cli->no_client) {
+        char err[300];
+        if (sl_client_check_brokers(cli->conf.brokers, err, sizeof(err)) != SL_OK)
+            rc = sl_cli_usage(cli, "%s", err);
+    }
     free(lo);
     free(shorts);
     free(gargv);

@@ -8,6 +8,7 @@
 #include "json.h"
 
 #include <signal.h>
+#include <stddef.h>
 
 enum {
     O_TOPIC = 1,
@@ -18,7 +19,20 @@ enum {
     O_COUNT,
     O_EXIT,
     O_FORMAT,
+    O_PROPERTY,
+    O_CLIENT_PROPERTY,
 };
+
+/* kafka-console-consumer's --property print.* settings (its default
+ * formatter): fields in Kafka's order, each followed by key.separator. */
+typedef struct kafka_fmt {
+    bool used;
+    bool print_timestamp, print_partition, print_offset, print_headers, print_key, print_value;
+    const char *key_sep;
+    const char *line_sep;
+    char *owned[16];
+    size_t nowned;
+} kafka_fmt_t;
 
 typedef struct consume {
     sl_consumer_conf_t cc;
@@ -26,6 +40,7 @@ typedef struct consume {
     int64_t count; /* -1 = no limit */
     bool exit_at_end;
     const char *format;
+    kafka_fmt_t kf;
 } consume_t;
 
 static volatile sig_atomic_t stop;
@@ -67,6 +82,53 @@ parse_start(const char *s, sl_consumer_conf_t *cc)
 }
 
 static int
+console_property(sl_cli_t *cli, kafka_fmt_t *kf, const char *arg)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } flags[] = {
+        {"print.timestamp", offsetof(kafka_fmt_t, print_timestamp)},
+        {"print.partition", offsetof(kafka_fmt_t, print_partition)},
+        {"print.offset", offsetof(kafka_fmt_t, print_offset)},
+        {"print.headers", offsetof(kafka_fmt_t, print_headers)},
+        {"print.key", offsetof(kafka_fmt_t, print_key)},
+        {"print.value", offsetof(kafka_fmt_t, print_value)},
+    };
+    char *owned;
+    const char *key, *v;
+
+    if (kf->nowned >= SL_ARRAY_LEN(kf->owned))
+        return sl_cli_usage(cli, "too many --property options");
+    if (!sl_cli_kv(arg, &owned, &key, &v))
+        return sl_cli_usage(cli, "--property takes KEY=VALUE, got '%s'", arg);
+    kf->owned[kf->nowned++] = owned;
+    kf->used = true;
+    for (size_t i = 0; i < SL_ARRAY_LEN(flags); i++) {
+        if (strcmp(key, flags[i].name) != 0)
+            continue;
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return sl_cli_usage(cli, "%s is true or false, got '%s'", key, v);
+        *(bool *)((char *)kf + flags[i].off) = strcmp(v, "true") == 0;
+        return SL_EXIT_OK;
+    }
+    if (strcmp(key, "key.separator") == 0) {
+        kf->key_sep = v;
+        return SL_EXIT_OK;
+    }
+    if (strcmp(key, "line.separator") == 0) {
+        kf->line_sep = v;
+        return SL_EXIT_OK;
+    }
+    return sl_cli_usage(cli,
+                        "--property %s is not supported (print.key, print.value, print.partition, "
+                        "print.offset, print.timestamp, print.headers, key.separator, "
+                        "line.separator are); librdkafka client settings are given with -X "
+                        "KEY=VALUE",
+                        key);
+}
+
+static int
 on_opt(sl_cli_t *cli, void *ctx, int id, const char *arg)
 {
     consume_t *k = ctx;
@@ -103,6 +165,18 @@ on_opt(sl_cli_t *cli, void *ctx, int id, const char *arg)
     case O_FORMAT:
         k->format = arg;
         return SL_EXIT_OK;
+    case O_PROPERTY:
+        return console_property(cli, &k->kf, arg);
+    case O_CLIENT_PROPERTY: {
+        char *kv;
+        const char *key, *val;
+        int rc;
+        if (!sl_cli_kv(arg, &kv, &key, &val))
+            return sl_cli_usage(cli, "--consumer-property takes KEY=VALUE, got '%s'", arg);
+        rc = sl_cli_add_prop(cli, key, val); /* copies */
+        free(kv);
+        return rc;
+    }
     default:
         return SL_EXIT_USAGE;
     }
@@ -180,6 +254,49 @@ print_format(const char *f, const sl_client_msg_t *m)
     }
 }
 
+/* Kafka's DefaultMessageFormatter: [CreateTime:T][Partition:P][Offset:O]
+ * [headers][key] value, null as "null". */
+static void
+print_kafka(const kafka_fmt_t *kf, const sl_client_msg_t *m)
+{
+    const char *sep = kf->key_sep;
+
+    if (kf->print_timestamp)
+        printf("CreateTime:%lld%s", (long long)m->timestamp_ms, sep);
+    if (kf->print_partition)
+        printf("Partition:%d%s", (int)m->partition, sep);
+    if (kf->print_offset)
+        printf("Offset:%lld%s", (long long)m->offset, sep);
+    if (kf->print_headers) {
+        const char *name;
+        const void *value;
+        size_t len, i;
+        for (i = 0; sl_consumer_header(m, i, &name, &value, &len); i++) {
+            printf("%s%s:", i ? "," : "", name);
+            if (value)
+                fwrite(value, 1, len, stdout);
+            else
+                fputs("null", stdout);
+        }
+        printf("%s%s", i ? "" : "NO_HEADERS", sep);
+    }
+    if (kf->print_key) {
+        if (m->key)
+            fwrite(m->key, 1, m->key_len, stdout);
+        else
+            fputs("null", stdout);
+        if (kf->print_value)
+            fputs(sep, stdout);
+    }
+    if (kf->print_value) {
+        if (m->value)
+            fwrite(m->value, 1, m->value_len, stdout);
+        else
+            fputs("null", stdout);
+    }
+    fputs(kf->line_sep, stdout);
+}
+
 static void
 print_json(sl_json_t *j, const sl_client_msg_t *m)
 {
@@ -226,6 +343,8 @@ run(sl_cli_t *cli, consume_t *k, sl_consumer_t *cons)
             return sl_cli_fail(cli, "%s", sl_consumer_errmsg(cons));
         if (cli->json)
             print_json(&j, &m);
+        else if (k->kf.used)
+            print_kafka(&k->kf, &m);
         else
             print_format(k->format, &m);
         /* Whoever reads a pipe sees each record as it comes. */
@@ -254,6 +373,12 @@ sl_cmd_consume(int argc, char **argv)
          "print each record as FMT: %t topic, %p partition, %o offset, %k key, %v or %s value, "
          "%T timestamp (ms), %h headers (k=v,...), %K/%S key/value length, \\n \\t (default "
          "'%v\\n')"},
+        {O_PROPERTY, 0, "property", NULL, "KEY=VALUE",
+         "kafka-console-consumer's formatter settings: print.key, print.value, print.partition, "
+         "print.offset, print.timestamp, print.headers (true/false), key.separator (default a "
+         "tab), line.separator"},
+        {O_CLIENT_PROPERTY, 0, "consumer-property", NULL, "KEY=VALUE",
+         "a librdkafka consumer setting (same as -X)"},
     };
     sl_cli_t cli = {"consume",
                     "TOPIC [options]",
@@ -266,7 +391,8 @@ sl_cmd_consume(int argc, char **argv)
                     1};
     consume_t k = {.cc = {.partition = -1, .start = SL_CLIENT_START_BEGINNING},
                    .count = -1,
-                   .format = "%v\\n"};
+                   .format = "%v\\n",
+                   .kf = {.print_value = true, .key_sep = "\t", .line_sep = "\n"}};
     sl_consumer_t *cons = NULL;
     struct sigaction sa = {.sa_handler = on_signal};
     char err[512];
@@ -300,6 +426,8 @@ sl_cmd_consume(int argc, char **argv)
     rc = run(&cli, &k, cons);
 out:
     sl_consumer_close(cons);
+    for (size_t i = 0; i < k.kf.nowned; i++)
+        free(k.kf.owned[i]);
     sl_cli_deinit(&cli);
     return rc;
 }

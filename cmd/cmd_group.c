@@ -629,6 +629,10 @@ describe_once(sl_cli_t *cli, sl_client_t *c, const group_opts_t *o, const char *
     if (o->interval_ms > 0) {
         s0 = s1;
         s1 = NULL;
+        /* Say why nothing shows yet; stderr keeps stdout the table alone. */
+        if (!cli->json)
+            fprintf(stderr, "sampling rates for %g s (--interval 0 skips this)...\n",
+                    (double)o->interval_ms / 1000.0);
         pause_ms(o->interval_ms);
         if (snapshot(c, group, &s1) != SL_OK)
             goto out;

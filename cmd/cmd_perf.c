@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "perf.h"
 
+#include "client/client.h"
+
 #include "base/common.h"
 
 #include <getopt.h>
@@ -229,6 +231,13 @@ parse_args(int argc, char **argv, sl_perf_opts_t *o)
         fprintf(stderr, "sluice perf: unexpected argument '%s'\n", argv[optind]);
         return SL_EXIT_USAGE;
     }
+    {
+        char err[300];
+        if (sl_client_check_brokers(o->bootstrap, err, sizeof(err)) != SL_OK) {
+            fprintf(stderr, "sluice perf: %s\n", err);
+            return SL_EXIT_USAGE;
+        }
+    }
     if (o->partitions < 0)
         o->partitions = o->mode == SL_PERF_CONSUME ? 0 : 1;
     if (o->mode != SL_PERF_CONSUME && o->num_records < 0 && o->duration_s <= 0) {
@@ -428,6 +437,8 @@ sl_cmd_perf(int argc, char **argv)
         else
             c->log = f;
     }
+    /* A person at a terminal sees the run move; scripts and --json see nothing extra. */
+    o.progress = !o.json && isatty(STDERR_FILENO);
     if (o.mode == SL_PERF_PRODUCE)
         rc = sl_perf_produce_run(&o, NULL, p);
     else if (o.mode == SL_PERF_CONSUME)

@@ -23,6 +23,8 @@ enum {
     O_ACKS,
     O_VERBOSE,
     O_FILES,
+    O_PROPERTY,
+    O_CLIENT_PROPERTY,
 };
 
 typedef struct produce {
@@ -37,12 +39,47 @@ typedef struct produce {
     const char *acks;
     bool verbose;
     bool files;
+    /* kafka-console-producer's --property parse.key / key.separator */
+    bool parse_key;
+    const char *prop_keysep;
+    char *prop_owned[8];
+    size_t nprop_owned;
     /* results, updated by delivery reports */
     sl_cli_t *cli;
     sl_json_t j;
     uint64_t acked;
     uint64_t failed;
 } produce_t;
+
+/* --property KEY=VALUE: kafka-console-producer's line reader settings. */
+static int
+console_property(sl_cli_t *cli, produce_t *p, const char *arg)
+{
+    char *owned;
+    const char *k, *v;
+
+    if (p->nprop_owned >= SL_ARRAY_LEN(p->prop_owned))
+        return sl_cli_usage(cli, "too many --property options");
+    if (!sl_cli_kv(arg, &owned, &k, &v))
+        return sl_cli_usage(cli, "--property takes KEY=VALUE, got '%s'", arg);
+    p->prop_owned[p->nprop_owned++] = owned;
+    if (strcmp(k, "parse.key") == 0) {
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return sl_cli_usage(cli, "parse.key is true or false, got '%s'", v);
+        p->parse_key = strcmp(v, "true") == 0;
+        return SL_EXIT_OK;
+    }
+    if (strcmp(k, "key.separator") == 0) {
+        if (!v[0])
+            return sl_cli_usage(cli, "key.separator must not be empty");
+        p->prop_keysep = v;
+        return SL_EXIT_OK;
+    }
+    return sl_cli_usage(cli,
+                        "--property %s is not supported (parse.key and key.separator are); "
+                        "librdkafka client settings are given with -X KEY=VALUE",
+                        k);
+}
 
 static int
 on_opt(sl_cli_t *cli, void *ctx, int id, const char *arg)
@@ -90,6 +127,17 @@ on_opt(sl_cli_t *cli, void *ctx, int id, const char *arg)
     case O_FILES:
         p->files = true;
         return SL_EXIT_OK;
+    case O_PROPERTY:
+        return console_property(cli, p, arg);
+    case O_CLIENT_PROPERTY: {
+        char *kv;
+        int rc;
+        if (!sl_cli_kv(arg, &kv, &k, &v))
+            return sl_cli_usage(cli, "--producer-property takes KEY=VALUE, got '%s'", arg);
+        rc = sl_cli_add_prop(cli, k, v); /* copies */
+        free(kv);
+        return rc;
+    }
     default:
         return SL_EXIT_USAGE;
     }
@@ -215,6 +263,11 @@ sl_cmd_produce(int argc, char **argv)
         {O_VERBOSE, 'v', "verbose", NULL, NULL, "print the partition and offset of each record"},
         {O_FILES, 0, "file-per-record", NULL, NULL,
          "send each FILE argument as one record instead of reading lines"},
+        {O_PROPERTY, 0, "property", NULL, "KEY=VALUE",
+         "kafka-console-producer's reader settings: parse.key=true splits each line at "
+         "key.separator (default a tab) into key and value"},
+        {O_CLIENT_PROPERTY, 0, "producer-property", NULL, "KEY=VALUE",
+         "a librdkafka producer setting (same as -X)"},
     };
     sl_cli_t cli = {"produce",
                     "TOPIC [options] [--file-per-record FILE...]",
@@ -243,6 +296,8 @@ sl_cmd_produce(int argc, char **argv)
                           cli.args[first]);
         goto out;
     }
+    if (p.parse_key && !p.keysep)
+        p.keysep = p.prop_keysep ? p.prop_keysep : "\t"; /* Kafka's default separator */
     if ((rc = sl_cli_add_prop(&cli, "acks", p.acks)) != SL_EXIT_OK ||
         (p.codec && (rc = sl_cli_add_prop(&cli, "compression.type", p.codec)) != SL_EXIT_OK))
         goto out;
@@ -277,6 +332,8 @@ out:
     sl_client_free(c);
     for (size_t i = 0; i < p.nheaders; i++)
         free(p.owned[i]);
+    for (size_t i = 0; i < p.nprop_owned; i++)
+        free(p.prop_owned[i]);
     sl_cli_deinit(&cli);
     return rc;
 }

@@ -618,8 +618,64 @@ static const sl_cli_verb_t verbs[] = {
     {"add-partitions", topic_add_partitions, "grow a topic's partition count"},
 };
 
+/* kafka-topics.sh names the action with a flag anywhere on the line
+ * (`--bootstrap-server H:P --create --topic T`). Returns the subcommand it
+ * maps to and its index in argv, or NULL when there is none. --alter wins
+ * over --delete, which is also alter-config's spelling of --delete-config. */
+static const char *
+kafka_action(int argc, char **argv, int *at)
+{
+    static const struct {
+        const char *flag, *verb;
+    } actions[] = {
+        {"--alter", NULL},  {"--create", "create"}, {"--describe", "describe"},
+        {"--list", "list"}, {"--delete", "delete"},
+    };
+
+    for (size_t a = 0; a < SL_ARRAY_LEN(actions); a++) {
+        for (int i = 0; i < argc; i++) {
+            if (strcmp(argv[i], "--") == 0)
+                break;
+            if (strcmp(argv[i], actions[a].flag) != 0)
+                continue;
+            *at = i;
+            if (actions[a].verb)
+                return actions[a].verb;
+            /* --alter: --partitions grows the topic, anything else is configs. */
+            for (int k = 0; k < argc; k++)
+                if (strcmp(argv[k], "--partitions") == 0 ||
+                    strncmp(argv[k], "--partitions=", 13) == 0)
+                    return "add-partitions";
+            return "alter-config";
+        }
+    }
+    return NULL;
+}
+
 int
 sl_cmd_topic(int argc, char **argv)
 {
-    return sl_cli_dispatch("topic", verbs, SL_ARRAY_LEN(verbs), argc, argv);
+    const char *verb;
+    char **args;
+    int at, rc;
+
+    if (argc >= 1) {
+        for (size_t i = 0; i < SL_ARRAY_LEN(verbs); i++)
+            if (strcmp(argv[0], verbs[i].name) == 0)
+                return verbs[i].fn(argc - 1, argv + 1);
+    }
+    verb = kafka_action(argc, argv, &at);
+    if (!verb)
+        return sl_cli_dispatch("topic", verbs, SL_ARRAY_LEN(verbs), argc, argv);
+    /* The same command line without the action flag. */
+    args = sl_xcalloc((size_t)argc + 1, sizeof(*args));
+    for (int i = 0, n = 0; i < argc; i++)
+        if (i != at)
+            args[n++] = argv[i];
+    rc = SL_EXIT_USAGE;
+    for (size_t i = 0; i < SL_ARRAY_LEN(verbs); i++)
+        if (strcmp(verb, verbs[i].name) == 0)
+            rc = verbs[i].fn(argc - 1, args);
+    free(args);
+    return rc;
 }

@@ -84,9 +84,26 @@ typedef struct sl_perf_opts {
     int64_t timeout_ms; /* give up after this long without progress */
     bool json;
     const char *latency_log; /* write "<scheduled ms> <latency ms>" per record here */
+    bool progress;           /* a live progress line on stderr (a terminal, not --json) */
     int n_props;
     const char *props[SL_PERF_MAX_PROPS]; /* "key=value" librdkafka properties (-X) */
 } sl_perf_opts_t;
+
+/* ---- live progress (perf_progress.c) ----------------------------------- */
+
+typedef struct sl_perf_progress {
+    bool on;
+    bool printed;
+    const char *what; /* "produce", "consume", "e2e" */
+    int64_t start_ns, next_ns, last_ns, last_n;
+} sl_perf_progress_t;
+
+void sl_perf_progress_start(sl_perf_progress_t *pg, bool on, const char *what, int64_t now);
+/* At most once a second: "\r<what> T s  N records  R rec/s  latency so far ...";
+ * h may be NULL (no latency measured). */
+void sl_perf_progress_tick(sl_perf_progress_t *pg, int64_t now, int64_t n, const sl_perf_hist_t *h);
+/* Clears the live line, if one was printed. */
+void sl_perf_progress_end(sl_perf_progress_t *pg);
 
 /* What the producer side measured. */
 typedef struct sl_perf_prod {
@@ -97,7 +114,8 @@ typedef struct sl_perf_prod {
     int64_t start_ns, end_ns; /* first schedule .. last delivery report */
     FILE *log;                /* --latency-log (produce mode: ack latency) */
     char first_error[256];
-    sl_perf_hist_t ack; /* scheduled send -> delivery report */
+    sl_perf_progress_t progress; /* produce mode only */
+    sl_perf_hist_t ack;          /* scheduled send -> delivery report */
 } sl_perf_prod_t;
 
 /* What the consumer side measured. */
@@ -109,7 +127,8 @@ typedef struct sl_perf_cons {
     int64_t start_ns, end_ns; /* assignment .. last record */
     FILE *log;                /* --latency-log (e2e: end-to-end latency) */
     char first_error[256];
-    sl_perf_hist_t e2e; /* e2e only: scheduled send -> receipt */
+    sl_perf_progress_t progress; /* consume and e2e */
+    sl_perf_hist_t e2e;          /* e2e only: scheduled send -> receipt */
 } sl_perf_cons_t;
 
 /* State the e2e producer and consumer threads share. */

@@ -139,6 +139,7 @@ read_loop(rd_kafka_t *rk, const sl_perf_opts_t *o, sl_perf_link_t *link, int64_t
         }
         if (n > 0)
             last = now;
+        sl_perf_progress_tick(&out->progress, now, out->received, link != NULL ? &out->e2e : NULL);
         if (finished(o, link, target, now, out))
             break;
         /* A slow e2e producer is progress too: the clock restarts with each send. */
@@ -184,7 +185,10 @@ sl_perf_consume_run(const sl_perf_opts_t *o, sl_perf_link_t *link, sl_perf_cons_
     out->start_ns = out->end_ns = sl_perf_client_now_ns();
     if (link != NULL)
         atomic_store(&link->consumer_ready, true);
+    sl_perf_progress_start(&out->progress, o->progress, link != NULL ? "e2e" : "consume",
+                           out->start_ns);
     read_loop(rk, o, link, target, out);
+    sl_perf_progress_end(&out->progress);
     if (link != NULL)
         rc = out->received == atomic_load(&link->sent) ? 0 : -1;
     else

@@ -154,6 +154,7 @@ send_loop(rd_kafka_t *rk, const sl_perf_opts_t *o, sl_perf_link_t *link, uint8_t
         out->sent++;
         if (link != NULL)
             atomic_store(&link->sent, out->sent);
+        sl_perf_progress_tick(&out->progress, now, out->acked, &out->ack);
         if (o->rate > 0 || (i % POLL_EVERY) == 0)
             rd_kafka_poll(rk, 0);
     }
@@ -169,6 +170,7 @@ drain(rd_kafka_t *rk, const sl_perf_opts_t *o, sl_perf_prod_t *out)
         int64_t done = out->acked + out->failed;
 
         rd_kafka_poll(rk, 50);
+        sl_perf_progress_tick(&out->progress, sl_perf_client_now_ns(), out->acked, &out->ack);
         if (done != last_done) {
             last_done = done;
             idle_since = sl_perf_client_now_ns();
@@ -220,10 +222,13 @@ sl_perf_produce_run(const sl_perf_opts_t *o, sl_perf_link_t *link, sl_perf_prod_
     out->start_ns = out->end_ns = sl_perf_client_now_ns();
     if (link != NULL)
         atomic_store(&link->start_ns, out->start_ns);
+    /* In e2e the consumer thread shows the progress (end-to-end latency). */
+    sl_perf_progress_start(&out->progress, o->progress && link == NULL, "produce", out->start_ns);
     send_loop(rk, o, link, val, out);
     if (link != NULL)
         atomic_store(&link->producer_done, true);
     drain(rk, o, out);
+    sl_perf_progress_end(&out->progress);
     free(val);
     rd_kafka_destroy(rk);
     return out->acked == out->sent && out->failed == 0 ? 0 : -1;

@@ -54,6 +54,33 @@ class Driver:
                 "premium": round(km * BASE_PER_KM * factor, 2)}
 
 
+def consume(c, args, st, end):
+    """Polls until every expected record arrived (or the deadline)."""
+    seen, drivers = st["seen"], st["drivers"]
+    while time.monotonic() < end:
+        batch = c.poll(timeout_ms=500)
+        for recs in batch.values():
+            for m in recs:
+                r = m.value
+                if args.run_id and r.get("run") != args.run_id:
+                    continue
+                st["total"] += 1
+                s = seen.setdefault(r["vehicle"], set())
+                if r["seq"] in s:
+                    st["dups"] += 1
+                    continue
+                s.add(r["seq"])
+                drivers.setdefault(r["driver"], Driver()).add(r)
+        if batch:
+            c.commit()
+        if st["expected"] is None and args.expect and os.path.exists(args.expect):
+            with open(args.expect) as f:
+                st["expected"] = json.load(f)["produced"]
+        if (st["expected"] is not None and
+                sum(len(s) for s in seen.values()) >= sum(st["expected"].values())):
+            return
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,33 +97,14 @@ def main():
                       client_id="analytics", auto_offset_reset="earliest",
                       enable_auto_commit=False,
                       value_deserializer=lambda b: json.loads(b.decode()))
-    seen = {}  # vehicle -> set of seq
-    drivers = {}
-    total = dups = 0
-    expected = None
-    end = time.monotonic() + args.deadline
-    while time.monotonic() < end:
-        batch = c.poll(timeout_ms=500)
-        for recs in batch.values():
-            for m in recs:
-                r = m.value
-                if args.run_id and r.get("run") != args.run_id:
-                    continue
-                total += 1
-                s = seen.setdefault(r["vehicle"], set())
-                if r["seq"] in s:
-                    dups += 1
-                    continue
-                s.add(r["seq"])
-                drivers.setdefault(r["driver"], Driver()).add(r)
-        if batch:
-            c.commit()
-        if expected is None and args.expect and os.path.exists(args.expect):
-            with open(args.expect) as f:
-                expected = json.load(f)["produced"]
-        if expected is not None and sum(len(s) for s in seen.values()) >= sum(expected.values()):
-            break
+    st = {"seen": {}, "drivers": {}, "total": 0, "dups": 0, "expected": None}
+    try:
+        consume(c, args, st, time.monotonic() + args.deadline)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: report what has arrived so far
     c.close()
+    seen, drivers, total, dups = st["seen"], st["drivers"], st["total"], st["dups"]
+    expected = st["expected"]
 
     lost = None
     if expected is not None:

@@ -10,6 +10,7 @@ lost (must be 0). Everything talks Kafka through kafka-python.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,17 @@ from kafka.errors import TopicAlreadyExistsError
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable or "/usr/bin/python3"
+
+
+def finish(proc, on_interrupt):
+    """Waits for proc's output; a Ctrl-C is passed on to it as SIGINT (it then
+    stops early and still prints its summary)."""
+    try:
+        return proc.communicate(timeout=180)[0]
+    except KeyboardInterrupt:
+        print(f"\n^C: {on_interrupt}", file=sys.stderr, flush=True)
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=180)[0]
 
 
 def main():
@@ -44,18 +56,25 @@ def main():
     run_id = f"{os.getpid()}-{int(time.time())}"
     with tempfile.TemporaryDirectory() as tmp:
         expect = Path(tmp) / "produced.json"
+        # The children get no Ctrl-C from the terminal (own sessions): this
+        # script turns it into "stop driving, then report" for them.
         analytics = subprocess.Popen(
             [PY, str(HERE / "analytics.py"), "--bootstrap", args.bootstrap, "--run-id", run_id,
-             "--expect", str(expect), "--json"], stdout=subprocess.PIPE, text=True)
-        vehicles = subprocess.run(
+             "--expect", str(expect), "--json"], stdout=subprocess.PIPE, text=True,
+            start_new_session=True)
+        vehicles = subprocess.Popen(
             [PY, str(HERE / "vehicles.py"), "--bootstrap", args.bootstrap, "--vehicles",
              str(args.vehicles), "--rate", str(args.rate), "--seconds", str(args.seconds),
-             "--run-id", run_id], stdout=subprocess.PIPE, text=True, check=True)
-        summary = json.loads(vehicles.stdout)
+             "--run-id", run_id], stdout=subprocess.PIPE, text=True, start_new_session=True)
+        vout = finish(vehicles, "stopping the fleet early; analytics reads what was sent")
+        if vehicles.returncode != 0:
+            analytics.kill()
+            sys.exit(f"vehicles.py failed (exit {vehicles.returncode})")
+        summary = json.loads(vout)
         tmpfile = expect.with_suffix(".tmp")
         tmpfile.write_text(json.dumps(summary))
         tmpfile.rename(expect)  # analytics sees the whole file or none
-        out, _ = analytics.communicate(timeout=180)
+        out = finish(analytics, "stopping analytics; reporting what arrived")
     report = json.loads(out)
     report["produced"] = sum(summary["produced"].values())
     report["failed_sends"] = summary["failed"]

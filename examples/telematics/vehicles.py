@@ -81,15 +81,18 @@ def main():
     sim_ms = int(time.time() * 1000)
     rounds = int(args.rate * args.seconds)
     t0 = time.monotonic()
-    for r in range(rounds):
-        delay = t0 + r / args.rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        sim_ms += int(args.step * 1000)
-        for v in fleet:
-            rec = v.step(sim_ms, args.step)
-            rec["run"] = args.run_id
-            p.send(args.topic, key=v.id, value=rec).add_errback(failed.append)
+    try:
+        for r in range(rounds):
+            delay = t0 + r / args.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sim_ms += int(args.step * 1000)
+            for v in fleet:
+                rec = v.step(sim_ms, args.step)
+                rec["run"] = args.run_id
+                p.send(args.topic, key=v.id, value=rec).add_errback(failed.append)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends the drive early: what was sent is still flushed and counted
     p.flush(timeout=60)
     p.close()
     print(json.dumps({"produced": {v.id: v.seq for v in fleet}, "failed": len(failed)}),

@@ -179,10 +179,15 @@ open_logs(sl_broker_t *b)
         bytes += sl_plog_size_bytes(pl);
         offline += sl_plog_status(pl) != SL_OK;
     }
-    sl_info("broker", "log dir %s: %zu partitions, %lld bytes, loaded in %lld ms after %s%s", dir,
-            n, (long long)bytes, (long long)(sl_mono_ms() - t0),
-            clean ? "a clean shutdown" : "an unclean shutdown (unflushed data scanned)",
-            offline ? "; SOME PARTITIONS ARE OFFLINE (see above)" : "");
+    /* No partitions and no clean-shutdown marker: a new data directory (or
+     * one with nothing to recover), not a crash. */
+    if (n == 0 && !clean)
+        sl_info("broker", "log dir %s: no partitions yet (a new data directory)", dir);
+    else
+        sl_info("broker", "log dir %s: %zu partitions, %lld bytes, loaded in %lld ms after %s%s",
+                dir, n, (long long)bytes, (long long)(sl_mono_ms() - t0),
+                clean ? "a clean shutdown" : "an unclean shutdown (unflushed data scanned)",
+                offline ? "; SOME PARTITIONS ARE OFFLINE (see above)" : "");
     rc = sl_loop_fd_add(b->loop, &b->logs_watch, sl_log_mgr_fd(b->logs), SL_EV_READ, on_logs_ready,
                         b);
     return rc;
@@ -212,7 +217,10 @@ start_listeners(sl_broker_t *b)
                  lc->name, lc->host, lc->port);
         rc = sl_server_listen(b->srv, spec, &l);
         if (rc != SL_OK) {
-            sl_error("broker", "cannot listen on %s: %s", spec, sl_strerror(rc));
+            /* The listener has logged the cause (e.g. "Address already in
+             * use") on one line; an extra "EIO" line would only confuse. */
+            if (rc != SL_EIO)
+                sl_error("broker", "cannot listen on %s: %s", spec, sl_strerror(rc));
             return rc;
         }
         if (i == 0) {

@@ -101,15 +101,18 @@ sl_client_default_brokers(const char *flag)
     return SL_CLIENT_DEFAULT_BROKERS;
 }
 
-/* One TCP connect with a deadline; true if the peer accepted. */
-static bool
+/* What one probe of a broker address found. */
+typedef enum { PROBE_UP, PROBE_DOWN, PROBE_NO_HOST } probe_t;
+
+/* One TCP connect with a deadline. */
+static probe_t
 probe_one(const char *host, const char *port, int timeout_ms)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
     bool ok = false;
 
     if (getaddrinfo(host, port, &hints, &res) != 0)
-        return false;
+        return PROBE_NO_HOST;
     for (ai = res; ai && !ok; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -127,40 +130,84 @@ probe_one(const char *host, const char *port, int timeout_ms)
         close(fd);
     }
     freeaddrinfo(res);
-    return ok;
+    return ok ? PROBE_UP : PROBE_DOWN;
+}
+
+/* Splits one "[proto://]host:port" entry of a broker list in place: *host and
+ * *port point into tok. False (with err set) when it is not HOST:PORT with a
+ * port in 1..65535. */
+static bool
+split_broker(char *tok, char **host, char **port, char *err, size_t errlen)
+{
+    char *hp = strstr(tok, "://") ? strstr(tok, "://") + 3 : tok;
+    char *colon = strrchr(hp, ':'), *end = NULL;
+    long n;
+
+    if (!colon || colon == hp || !colon[1]) {
+        snprintf(err, errlen, "bad broker address '%s': expected HOST:PORT (Kafka's is 9092)", tok);
+        return false;
+    }
+    n = strtol(colon + 1, &end, 10);
+    if (*end || n < 1 || n > 65535) {
+        snprintf(err, errlen, "bad broker address '%s': the port must be a number in 1..65535",
+                 tok);
+        return false;
+    }
+    *colon = '\0';
+    /* "[::1]" style addresses lose their brackets for getaddrinfo. */
+    if (hp[0] == '[' && colon[-1] == ']') {
+        hp++;
+        colon[-1] = '\0';
+    }
+    *host = hp;
+    *port = colon + 1;
+    return true;
+}
+
+int
+sl_client_check_brokers(const char *brokers, char *err, size_t errlen)
+{
+    char *list = sl_xstrdup(brokers), *save = NULL, *host, *port;
+    int rc = SL_OK;
+
+    for (char *tok = strtok_r(list, ",", &save); tok && rc == SL_OK;
+         tok = strtok_r(NULL, ",", &save))
+        if (!split_broker(tok, &host, &port, err, errlen))
+            rc = SL_EINVAL;
+    free(list);
+    return rc;
 }
 
 int
 sl_client_probe(const char *brokers, int timeout_ms, char *err, size_t errlen)
 {
-    char *list = sl_xstrdup(brokers), *save = NULL;
-    bool ok = false;
+    char *list = sl_xstrdup(brokers), *save = NULL, *host, *port;
+    char unknown[256] = "";
+    probe_t got = PROBE_DOWN;
 
-    for (char *tok = strtok_r(list, ",", &save); tok && !ok; tok = strtok_r(NULL, ",", &save)) {
-        char *hp = strstr(tok, "://") ? strstr(tok, "://") + 3 : tok;
-        char *colon = strrchr(hp, ':');
-        if (!colon || colon == hp) {
-            snprintf(err, errlen, "bad broker address '%s': expected HOST:PORT", tok);
+    for (char *tok = strtok_r(list, ",", &save); tok && got != PROBE_UP;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (!split_broker(tok, &host, &port, err, errlen)) {
             free(list);
             return SL_EINVAL;
         }
-        *colon = '\0';
-        /* "[::1]" style addresses lose their brackets for getaddrinfo. */
-        if (hp[0] == '[' && colon[-1] == ']') {
-            hp++;
-            colon[-1] = '\0';
-        }
-        ok = probe_one(hp, colon + 1, timeout_ms);
+        got = probe_one(host, port, timeout_ms);
+        if (got == PROBE_NO_HOST && !unknown[0])
+            snprintf(unknown, sizeof(unknown), "%s", host);
     }
     free(list);
-    if (!ok) {
+    if (got == PROBE_UP)
+        return SL_OK;
+    if (unknown[0])
+        snprintf(err, errlen,
+                 "unknown host '%s': the name does not resolve (check -b or SLUICE_BROKERS: %s)",
+                 unknown, brokers);
+    else
         snprintf(err, errlen,
                  "cannot reach broker at %s: is `sluice serve` running? (set -b or "
                  "SLUICE_BROKERS)",
                  brokers);
-        return SL_EIO;
-    }
-    return SL_OK;
+    return SL_EIO;
 }
 
 /* librdkafka logs to stderr by default; the CLI reports errors itself, so

@@ -41,6 +41,10 @@ typedef struct sl_client_conf {
  * 127.0.0.1:9092. Never NULL. */
 const char *sl_client_default_brokers(const char *flag);
 
+/* SL_OK if every entry of brokers is HOST:PORT (optionally PROTO://HOST:PORT)
+ * with a port in 1..65535; else SL_EINVAL and err names the bad entry. */
+SL_MUST_CHECK int sl_client_check_brokers(const char *brokers, char *err, size_t errlen);
+
 /* Connects (a plain TCP probe first, so an absent broker fails fast with a
  * hint), then creates a librdkafka producer handle used for admin calls,
  * metadata and producing. On failure *out is NULL and err holds the reason. */

@@ -79,6 +79,8 @@ sl_client_delete_topic(sl_client_t *c, const char *name)
         res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
         rc = topic_result(c, res, n, what);
     }
+    if (rc == SL_ENOENT)
+        sl_client_fail(c, rc, "topic '%s' does not exist (see `sluice topic list`)", name);
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);

@@ -367,6 +367,8 @@ sl_client_delete_group(sl_client_t *c, const char *group)
         rc = sl_client_fail(c, SL_EIO, "%s: empty result", what);
     else
         rc = group_result(c, grs[0], what);
+    if (rc == SL_ENOENT)
+        sl_client_fail(c, rc, "group '%s' does not exist (see `sluice group list`)", group);
 out:
     if (ev)
         rd_kafka_event_destroy(ev);

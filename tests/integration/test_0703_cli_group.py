@@ -180,7 +180,7 @@ def test_delete_and_unknown_groups(gbroker):
     _, err = sluice(gbroker, "group", "describe", "g1", "-i", "0", rc=1)
     assert "group 'g1' does not exist" in err
     _, err = sluice(gbroker, "group", "delete", "nope", rc=1)
-    assert "cannot delete group 'nope'" in err
+    assert "group 'nope' does not exist" in err
 
 
 def test_help_for_every_group_subcommand(gbroker):

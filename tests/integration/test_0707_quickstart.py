@@ -2,7 +2,7 @@
 runs, in order, against a test broker. Substitutions: the broker address
 (127.0.0.1:9092 becomes the test broker's) and build/sluice (becomes the
 binary under test, e.g. the sanitizer build). Skipped lines: `make` and
-`sudo make deps` (the binary is built already) and `sluice serve` (the
+`sudo sh tools/deps.sh test` (the binary is built already) and `sluice serve` (the
 fixture runs the broker)."""
 import os
 import re
@@ -21,7 +21,8 @@ def commands():
             line = line.split("  #")[0].strip()
             if not line or line.startswith("#"):
                 continue
-            if line.startswith(("make", "sudo make")) or line.startswith("build/sluice serve"):
+            if line.startswith(("make", "sudo make", "sudo sh tools/deps.sh")) or \
+                    line.startswith("build/sluice serve"):
                 continue
             cmds.append(line)
     return cmds
