@@ -203,6 +203,13 @@ void sl_group_join_fill(sl_req_t *req, const sl_gjoin_resp_t *r);
 void sl_group_sync_fill(sl_req_t *req, const sl_gsync_resp_t *r);
 void sl_group_commit_fill(sl_req_t *req, const sl_gcommit_resp_t *r);
 
+/* internal_topics.c: __consumer_offsets and __transaction_state are the
+ * broker's. refuse() sets *code to INVALID_TOPIC_EXCEPTION and returns true
+ * for an internal topic; message() is the sentence for an ErrorMessage. */
+bool sl_internal_topic_is(sl_str_t topic);
+bool sl_internal_topic_refuse(sl_str_t topic, int16_t *code);
+sl_str_t sl_internal_topic_message(sl_req_t *req, sl_str_t topic, const char *what);
+
 /* Maps an internal status to a Kafka error code (errors.c). */
 int16_t sl_kerr_from_status(int rc);
 

@@ -104,6 +104,10 @@ alter_resource(sl_req_t *req, int8_t type, sl_str_t name, const sl_cfg_alter_t *
     bool dflt;
     int rc;
 
+    if (type == RES_TOPIC && sl_internal_topic_refuse(name, code)) {
+        *msg = sl_internal_topic_message(req, name, "reconfigure");
+        return;
+    }
     if (type == RES_TOPIC) {
         rc = sl_topics_alter_configs(b->topics, name, ents, n, incremental, validate_only, &bad,
                                      &eb);

@@ -102,9 +102,15 @@ static int16_t
 delete_one(sl_req_t *req, sl_str_t name, sl_str_t *msg)
 {
     sl_errbuf_t eb = {{0}};
-    int rc = sl_topics_delete(req->b->topics, name, &eb);
-    int16_t code = sl_kerr_from_status(rc);
+    int16_t code;
+    int rc;
 
+    if (sl_internal_topic_refuse(name, &code)) {
+        *msg = sl_internal_topic_message(req, name, "delete");
+        return code;
+    }
+    rc = sl_topics_delete(req->b->topics, name, &eb);
+    code = sl_kerr_from_status(rc);
     if (rc == SL_OK) {
         sl_btopic_drop(req->b, name);
         sl_info("broker", "deleted topic %.*s", name.len, name.ptr);
@@ -157,6 +163,8 @@ sl_h_CreatePartitions(sl_req_t *req)
         int rc;
 
         res->Name = ct->Name;
+        if (sl_internal_topic_refuse(ct->Name, &res->ErrorCode))
+            continue;
         rc = sl_topics_add_partitions(req->b->topics, ct->Name, ct->Count, cq->ValidateOnly, &eb);
         if (rc == SL_OK && !cq->ValidateOnly) {
             const sl_topic_t *t = sl_topics_find(req->b->topics, ct->Name);

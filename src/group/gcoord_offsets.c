@@ -308,6 +308,14 @@ commit_check(const sl_group_t *g, const sl_gcommit_req_t *req)
 
     if (g->state == SL_GSTATE_DEAD)
         return SL_GKERR_COORDINATOR_NOT_AVAILABLE;
+    /* A commit without a generation to a group with no members is a
+     * "simple" commit whatever member id it carries: Kafka up to 2.2 stored
+     * it (the group only uses Kafka for its offsets), and clients that
+     * balance through ZooKeeper (pykafka's balanced consumer) commit with
+     * generation -1 and their own member id. A static member (instance id)
+     * is still checked. */
+    if (req->generation_id < 0 && g->state == SL_GSTATE_EMPTY && req->group_instance_id.len < 0)
+        return SL_GKERR_NONE;
     if (req->generation_id >= 0 || mid.len > 0 || req->group_instance_id.len >= 0) {
         sm = sl_gcoord_static_member(g, req->group_instance_id);
         if (sm && !sl_str_eq(sm->id, mid))
