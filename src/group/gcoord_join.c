@@ -71,31 +71,95 @@ member_matches(const sl_gmember_t *m, const sl_gmproto_t *p, int32_t n)
     return true;
 }
 
-static int32_t
-count_supporting(const sl_group_t *g, sl_str_t name)
+/*
+ * Protocol selection must stay linear in the protocols the members list (a
+ * JoinGroup may carry 100,000 names): one pass counts, per name, how many
+ * members list it, in a hash map; candidates are the names every member
+ * lists (Kafka's candidateProtocols), and each member votes for the first
+ * candidate in its own order (Kafka's MemberMetadata.vote).
+ */
+typedef struct proto_count {
+    int32_t supporters; /* members listing the name */
+    int32_t last_member; /* the member counted last, so each counts once */
+    int32_t votes;
+} proto_count_t;
+
+typedef struct proto_tally {
+    sl_map_t by_name; /* name -> proto_count_t */
+    proto_count_t *counts;
+    int32_t n_members;
+} proto_tally_t;
+
+/* A map key that is never a NULL pointer, even for an empty name. */
+static const char *
+name_key(sl_str_t name)
 {
-    int32_t n = 0;
+    return name.len > 0 ? name.ptr : "";
+}
+
+static void
+tally_build(proto_tally_t *t, const sl_group_t *g)
+{
+    size_t total = 0, used = 0;
 
     for (int32_t i = 0; i < g->n_members; i++)
-        for (int32_t j = 0; j < g->members[i]->n_protocols; j++)
-            if (sl_str_eq(g->members[i]->protocols[j].name, name)) {
-                n++;
-                break;
+        total += (size_t)g->members[i]->n_protocols;
+    sl_map_init(&t->by_name);
+    t->counts = sl_xcalloc(total ? total : 1, sizeof(*t->counts));
+    t->n_members = g->n_members;
+    for (int32_t i = 0; i < g->n_members; i++) {
+        const sl_gmember_t *m = g->members[i];
+
+        for (int32_t j = 0; j < m->n_protocols; j++) {
+            sl_str_t name = m->protocols[j].name;
+            size_t len = (size_t)SL_MAX(name.len, 0);
+            proto_count_t *pc = sl_map_get(&t->by_name, name_key(name), len);
+
+            if (pc == NULL) {
+                pc = &t->counts[used++];
+                pc->last_member = -1;
+                (void)sl_map_put(&t->by_name, name_key(name), len, pc);
             }
-    return n;
+            if (pc->last_member != i) {
+                pc->last_member = i;
+                pc->supporters++;
+            }
+        }
+    }
+}
+
+static void
+tally_deinit(proto_tally_t *t)
+{
+    sl_map_deinit(&t->by_name);
+    free(t->counts);
+}
+
+/* The name's count if every member lists it, else NULL. */
+static proto_count_t *
+tally_candidate(const proto_tally_t *t, sl_str_t name)
+{
+    proto_count_t *pc =
+        name.len < 0 ? NULL : sl_map_get(&t->by_name, name_key(name), (size_t)name.len);
+
+    return pc && pc->supporters == t->n_members ? pc : NULL;
 }
 
 static bool
 supports_protocols(const sl_group_t *g, sl_str_t type, const sl_gmproto_t *p, int32_t n)
 {
+    proto_tally_t t;
+    bool ok = false;
+
     if (g->state == SL_GSTATE_EMPTY)
         return type.len > 0 && n > 0;
     if (type.len < 0 || !sl_str_eq(g->protocol_type, type))
         return false;
-    for (int32_t i = 0; i < n; i++)
-        if (count_supporting(g, p[i].name) == g->n_members)
-            return true;
-    return false;
+    tally_build(&t, g);
+    for (int32_t i = 0; i < n && !ok; i++)
+        ok = tally_candidate(&t, p[i].name) != NULL;
+    tally_deinit(&t);
+    return ok;
 }
 
 /* The protocol every member supports that most members list first among
@@ -107,28 +171,30 @@ select_protocol(const sl_group_t *g)
     const sl_gmember_t *ref = g->leader ? g->leader : g->members[0];
     sl_str_t best = SL_STR_NULL;
     int32_t best_votes = -1;
+    proto_tally_t t;
 
-    for (int32_t c = 0; c < ref->n_protocols; c++) {
-        sl_str_t cand = ref->protocols[c].name;
-        int32_t votes = 0;
+    tally_build(&t, g);
+    for (int32_t i = 0; i < g->n_members; i++) {
+        const sl_gmember_t *m = g->members[i];
 
-        if (count_supporting(g, cand) != g->n_members)
-            continue;
-        for (int32_t i = 0; i < g->n_members; i++) {
-            const sl_gmember_t *m = g->members[i];
+        for (int32_t j = 0; j < m->n_protocols; j++) {
+            proto_count_t *pc = tally_candidate(&t, m->protocols[j].name);
 
-            for (int32_t j = 0; j < m->n_protocols; j++) {
-                if (count_supporting(g, m->protocols[j].name) != g->n_members)
-                    continue;
-                votes += sl_str_eq(m->protocols[j].name, cand);
+            if (pc) {
+                pc->votes++;
                 break;
             }
         }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
+    }
+    for (int32_t c = 0; c < ref->n_protocols; c++) {
+        const proto_count_t *pc = tally_candidate(&t, ref->protocols[c].name);
+
+        if (pc && pc->votes > best_votes) {
+            best = ref->protocols[c].name;
+            best_votes = pc->votes;
         }
     }
+    tally_deinit(&t);
     return best;
 }
 
