@@ -73,6 +73,15 @@ all_topics(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_t *resp)
         fill_topic(b, req, &resp->Topics.items[i++], slot->value);
 }
 
+/*
+ * Topics one Metadata request may auto-create. Each creation persists the
+ * topic store and creates partition logs on the event loop; a request naming
+ * 7,000 new topics used to stall every client for seconds. The rest are
+ * answered LEADER_NOT_AVAILABLE, the retriable code Kafka gives a topic whose
+ * creation is under way, so clients ask again and get the next batch.
+ */
+#define AUTOCREATE_PER_REQUEST 100
+
 int
 sl_h_Metadata(sl_req_t *req)
 {
@@ -82,6 +91,7 @@ sl_h_Metadata(sl_req_t *req)
     int16_t ver = req->hdr.api_version;
     /* v0-v3 imply auto-creation; v4+ ask for it explicitly. */
     bool may_create = ver < 4 || mr->AllowAutoTopicCreation;
+    int32_t created = 0;
 
     fill_brokers(b, req, resp);
     if (mr->Topics.len < 0 || (ver == 0 && mr->Topics.len == 0))
@@ -98,9 +108,12 @@ sl_h_Metadata(sl_req_t *req)
             mt->ErrorCode = SL_KERR_INVALID_TOPIC_EXCEPTION;
             continue;
         }
-        if (bt == NULL && may_create)
-            bt = sl_btopic_autocreate(b, name, &mt->ErrorCode);
-        else if (bt == NULL)
+        if (bt == NULL && may_create && b->cfg.auto_create_topics_enable &&
+            created >= AUTOCREATE_PER_REQUEST)
+            mt->ErrorCode = SL_KERR_LEADER_NOT_AVAILABLE;
+        else if (bt == NULL && may_create && (bt = sl_btopic_autocreate(b, name, &mt->ErrorCode)))
+            created++;
+        else if (bt == NULL && !may_create)
             mt->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         if (bt)
             fill_topic(b, req, mt, bt);

@@ -79,7 +79,7 @@ member_matches(const sl_gmember_t *m, const sl_gmproto_t *p, int32_t n)
  * candidate in its own order (Kafka's MemberMetadata.vote).
  */
 typedef struct proto_count {
-    int32_t supporters; /* members listing the name */
+    int32_t supporters;  /* members listing the name */
     int32_t last_member; /* the member counted last, so each counts once */
     int32_t votes;
 } proto_count_t;

@@ -809,29 +809,81 @@ SL_TEST(alter_broker_configs_modes)
 
     sl_cfg_alter_t b[] = {ent("log.retention.hours", "1", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, true, b, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
+                SL_EINVALID_REQUEST);
     SL_CHECK_STR(err.msg, "Cannot update these configs dynamically: log.retention.hours");
 
+    /* Listeners and connection limits are the operator's alone. */
     sl_cfg_alter_t c[] = {ent("listeners", "PLAINTEXT://127.0.0.1:0", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, true, c, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
-    SL_CHECK(strstr(err.msg, "default cluster level") != NULL);
-    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, c, 1, true, &out, &bad, &err));
+                SL_EPOLICY_VIOLATION);
+    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, c, 1, true, &out, &bad, &err),
+                SL_EPOLICY_VIOLATION);
+    SL_CHECK(strstr(err.msg, "--override") != NULL);
+    const char *guarded[] = {"advertised.listeners", "listener.security.protocol.map",
+                             "max.connections", "max.connections.per.ip",
+                             "listener.name.plaintext.max.connections"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(guarded); i++) {
+        sl_cfg_alter_t g[] = {ent("num.io.threads", "4", 0), ent(guarded[i], "0", 0)};
 
-    sl_cfg_alter_t d[] = {ent("listeners", "garbage", 0)};
-    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, d, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
+        SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, g, 2, true, &out, &bad, &err),
+                    SL_EPOLICY_VIOLATION);
+        SL_CHECK_EQ(bad, 1);
+    }
+    sl_cfg_alter_t del[] = {ent("listeners", NULL, SL_CFG_OP_DELETE)};
+    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, del, 1, true, &out, &bad, &err));
 
-    sl_cfg_alter_t e[] = {ent("ssl.keystore.password", "secret", 0)};
-    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, e, 1, true, &out, &bad, &err),
+    /* Kafka's dynamic keys Sluice does not act on are accepted; per-listener
+     * keys and passwords are not stored. */
+    sl_cfg_alter_t e[] = {ent("ssl.keystore.password", "secret", 0),
+                          ent("listener.name.internal.ssl.keystore.location", "/k.jks", 0),
+                          ent("listener.name.internal.plain.sasl.jaas.config", "x", 0),
+                          ent("num.io.threads", "4", 0),
+                          ent("num.network.threads", "4", 0),
+                          ent("log.cleaner.threads", "2", 0),
+                          ent("message.max.bytes", "2000000", 0),
+                          ent("sasl.enabled.mechanisms", "PLAIN", 0)};
+    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, e, SL_ARRAY_LEN(e), true, &out, &bad, &err));
+    SL_CHECK(sl_props_get(&out, "ssl.keystore.password") == NULL);
+    SL_CHECK(sl_props_get(&out, "listener.name.internal.ssl.keystore.location") == NULL);
+    SL_CHECK_STR(sl_props_get(&out, "num.io.threads"), "4");
+    SL_CHECK_STR(sl_props_get(&out, "message.max.bytes"), "2000000");
+    /* A bad value among them is still refused, pointing at its entry. */
+    sl_cfg_alter_t e2[] = {ent("listener.name.internal.ssl.keystore.location", "/k.jks", 0),
+                           ent("num.io.threads", "zero", 0)};
+    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, e2, 2, true, &out, &bad, &err),
                 SL_EINVALID_CONFIG);
-    SL_CHECK(strstr(err.msg, "secret") == NULL);
+    SL_CHECK_EQ(bad, 1);
 
     sl_cfg_alter_t f[] = {ent("no.such.config", "1", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, f, 1, true, &out, &bad, &err),
                 SL_EINVALID_CONFIG);
     SL_CHECK_STR(err.msg, "Unknown broker config name: no.such.config");
     sl_props_deinit(&out);
+    sl_broker_config_deinit(&cfg);
+}
+
+/* A guarded key persisted by an older Sluice never beats the properties
+ * file: the operator can always recover the broker. */
+SL_TEST(alter_broker_guarded_dynamic_values_are_ignored)
+{
+    sl_broker_config_t cfg;
+    sl_props_t dyn;
+    sl_errbuf_t err = {{0}};
+    sl_cfg_source_t src;
+
+    load_cfg(&cfg, "listeners=PLAINTEXT://127.0.0.1:9999\n");
+    sl_props_init(&dyn);
+    sl_props_set(&dyn, "listeners", "PLAINTEXT://10.1.2.3:1");
+    sl_props_set(&dyn, "max.connections", "0");
+    sl_props_set(&dyn, "num.io.threads", "5");
+    SL_CHECK_OK(sl_broker_config_set_dynamic(&cfg, &dyn, &dyn, &err));
+    SL_CHECK_EQ(cfg.listeners[0].port, 9999);
+    SL_CHECK(cfg.max_connections > 0);
+    SL_CHECK_STR(sl_broker_config_value(&cfg, "listeners", &src), "PLAINTEXT://127.0.0.1:9999");
+    SL_CHECK_EQ(src, SL_CFG_SRC_STATIC_BROKER);
+    SL_CHECK_STR(sl_broker_config_value(&cfg, "num.io.threads", &src), "5");
+    SL_CHECK_EQ(src, SL_CFG_SRC_DYNAMIC_BROKER);
+    sl_props_deinit(&dyn);
     sl_broker_config_deinit(&cfg);
 }
 
