@@ -125,6 +125,17 @@ resolve_listeners(sl_broker_config_t *cfg, sl_errbuf_t *err)
         return rc;
     if (cfg->n_listeners == 0)
         return sl_errbuf_set(err, SL_EINVALID_CONFIG, "listeners must name at least one listener");
+    /* Serving plaintext on a listener the operator declared SSL or SASL
+     * would hand clients an unencrypted, unauthenticated port silently. */
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (cfg->listeners[i].protocol != SL_SECPROTO_PLAINTEXT)
+            return sl_errbuf_set(err, SL_EINVALID_CONFIG,
+                                 "listener %s uses security protocol %s, which Sluice cannot serve "
+                                 "yet (it has no TLS and no SASL); use PLAINTEXT listeners "
+                                 "(listeners=PLAINTEXT://host:port), behind a TLS proxy if needed",
+                                 cfg->listeners[i].name,
+                                 sl_secproto_name(cfg->listeners[i].protocol));
+    }
     if (adv && *adv) {
         if ((rc = sl_listeners_parse(adv, map ? map : "", &cfg->advertised, &cfg->n_advertised,
                                      err)) != SL_OK)
@@ -285,6 +296,26 @@ resolve(sl_broker_config_t *cfg, sl_errbuf_t *err)
 /* Loading                                                                  */
 /* ======================================================================== */
 
+/* A KRaft config would have Sluice open a CONTROLLER listener it cannot
+ * serve and run without the quorum the operator expects. */
+static int
+refuse_kraft(const sl_broker_config_t *cfg, sl_errbuf_t *err)
+{
+    static const char *const kraft[] = {"process.roles", "controller.quorum.voters"};
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(kraft); i++) {
+        const char *v = sl_props_get(&cfg->static_props, kraft[i]);
+
+        if (v && *v)
+            return sl_errbuf_set(err, SL_EINVALID_CONFIG,
+                                 "%s=%s is a KRaft setting and Sluice has no KRaft mode: remove it "
+                                 "(and the CONTROLLER listener); Sluice runs as a single node "
+                                 "without it, or as a cluster with zookeeper.connect",
+                                 kraft[i], v);
+    }
+    return SL_OK;
+}
+
 int
 sl_broker_config_load(sl_broker_config_t *cfg, const sl_props_t *props, sl_strlist_t *warnings,
                       sl_errbuf_t *err)
@@ -318,9 +349,8 @@ sl_broker_config_load(sl_broker_config_t *cfg, const sl_props_t *props, sl_strli
         sl_props_set(&cfg->static_props, e->key, canon);
         free(canon);
     }
-    const char *roles = sl_props_get(&cfg->static_props, "process.roles");
-    if (warnings && roles && *roles)
-        sl_strlist_add(warnings, "process.roles=%s ignored: Sluice has no KRaft mode", roles);
+    if ((rc = refuse_kraft(cfg, err)) != SL_OK)
+        return rc;
     return resolve(cfg, err);
 }
 

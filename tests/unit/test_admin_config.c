@@ -434,16 +434,18 @@ SL_TEST(broker_config_typical_server_properties)
     sl_props_t p;
     sl_errbuf_t err = {{0}};
     static const char text[] = "broker.id=3\n"
-                               "listeners=PLAINTEXT://:9092,SSL://[::1]:9093\n"
-                               "advertised.listeners=PLAINTEXT://kafka1:9092,SSL://kafka1:9093\n"
+                               "listeners=PLAINTEXT://:9092,INTERNAL://[::1]:9093\n"
+                               "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,"
+                               "INTERNAL:PLAINTEXT\n"
+                               "advertised.listeners=PLAINTEXT://kafka1:9092,"
+                               "INTERNAL://kafka1:9093\n"
                                "num.network.threads=3\nnum.io.threads=8\n"
                                "log.dirs=/a, /b ,\n"
                                "num.partitions=6\n"
                                "port=9092\n"
                                "zookeeper.connect=zk:2181/kafka\n"
                                "zookeeper.connection.timeout.ms=6000\n"
-                               "offsets.topic.replication.factor=1\n"
-                               "process.roles=broker\n";
+                               "offsets.topic.replication.factor=1\n";
 
     sl_props_init(&p);
     sl_strlist_init(&warn);
@@ -453,7 +455,7 @@ SL_TEST(broker_config_typical_server_properties)
     SL_CHECK_EQ(cfg.n_listeners, 2);
     SL_CHECK_STR(cfg.listeners[0].host, "");
     SL_CHECK_STR(cfg.listeners[1].host, "::1");
-    SL_CHECK_EQ(cfg.listeners[1].protocol, SL_SECPROTO_SSL);
+    SL_CHECK_EQ(cfg.listeners[1].protocol, SL_SECPROTO_PLAINTEXT);
     SL_CHECK_STR(cfg.advertised[0].host, "kafka1");
     SL_CHECK_EQ(cfg.n_log_dirs, 2);
     SL_CHECK_STR(cfg.log_dirs[1], "/b");
@@ -461,10 +463,9 @@ SL_TEST(broker_config_typical_server_properties)
     SL_CHECK_STR(cfg.zookeeper_connect, "zk:2181/kafka");
     SL_CHECK_EQ(cfg.zookeeper_connection_timeout_ms, 6000);
     SL_CHECK_EQ(cfg.offsets_topic_replication_factor, 1);
-    /* Unknown keys warn, never fail; process.roles warns too. */
-    SL_CHECK_EQ(warn.n, 2);
-    SL_CHECK(strstr(warn.v[0], "'port'") != NULL && strstr(warn.v[0], "line 8") != NULL);
-    SL_CHECK(strstr(warn.v[1], "process.roles") != NULL);
+    /* Unknown keys warn, never fail. */
+    SL_CHECK_EQ(warn.n, 1);
+    SL_CHECK(strstr(warn.v[0], "'port'") != NULL && strstr(warn.v[0], "line 9") != NULL);
     sl_strlist_deinit(&warn);
     sl_broker_config_deinit(&cfg);
     sl_props_deinit(&p);
@@ -488,8 +489,24 @@ SL_TEST(broker_config_errors_name_the_key)
     SL_CHECK_EQ(load_err("listeners=CLIENT://h:1\n", &err), SL_EINVALID_CONFIG);
     SL_CHECK(strstr(err.msg, "CLIENT") != NULL);
     SL_CHECK_OK(load_err("listeners=client://h:1\n"
-                         "listener.security.protocol.map=CLIENT:SASL_SSL\n",
+                         "listener.security.protocol.map=CLIENT:PLAINTEXT\n",
                          &err));
+    /* Listeners Sluice cannot serve as declared are refused, not served
+     * as plaintext. */
+    SL_CHECK_EQ(load_err("listeners=client://h:1\n"
+                         "listener.security.protocol.map=CLIENT:SASL_SSL\n",
+                         &err),
+                SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "CLIENT") && strstr(err.msg, "SASL_SSL") &&
+             strstr(err.msg, "cannot serve"));
+    SL_CHECK_EQ(load_err("listeners=PLAINTEXT://h:1,SSL://h:2\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "listener SSL uses security protocol SSL") != NULL);
+    SL_CHECK_EQ(load_err("listeners=SASL_PLAINTEXT://h:1\n", &err), SL_EINVALID_CONFIG);
+    /* KRaft settings are refused with what to do instead. */
+    SL_CHECK_EQ(load_err("process.roles=broker,controller\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "KRaft") && strstr(err.msg, "zookeeper.connect"));
+    SL_CHECK_EQ(load_err("controller.quorum.voters=1@h:9093\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK_OK(load_err("process.roles=\n", &err));
     SL_CHECK_EQ(load_err("listeners=A://h:1,a://h:2\nlistener.security.protocol.map=A:SSL\n", &err),
                 SL_EINVALID_CONFIG);
     SL_CHECK_EQ(load_err("advertised.listeners=PLAINTEXT://0.0.0.0:9092\n", &err),
