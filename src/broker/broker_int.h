@@ -215,6 +215,8 @@ int16_t sl_kerr_from_status(int rc);
 
 /* Handlers (h_*.c). */
 int sl_h_ApiVersions(sl_req_t *req);
+int sl_h_SaslHandshake(sl_req_t *req);
+int sl_h_SaslAuthenticate(sl_req_t *req);
 int sl_h_Metadata(sl_req_t *req);
 int sl_h_Produce(sl_req_t *req);
 int sl_h_Fetch(sl_req_t *req);

@@ -1,8 +1,9 @@
 /*
  * h_meta.c -- ApiVersions, Metadata, DescribeCluster and FindCoordinator:
- * what a client asks before anything else. A single node is its own
- * controller and coordinator; its cluster id comes from the topic store and
- * stays the same across restarts.
+ * what a client asks before anything else (and SaslHandshake /
+ * SaslAuthenticate, refused: every listener is PLAINTEXT). A single node is
+ * its own controller and coordinator; its cluster id comes from the topic
+ * store and stays the same across restarts.
  */
 #include "broker/broker_int.h"
 
@@ -20,6 +21,31 @@ sl_h_ApiVersions(sl_req_t *req)
         resp->ApiKeys.items[i].MinVersion = api->min_ver;
         resp->ApiKeys.items[i].MaxVersion = api->max_ver;
     }
+    return SL_OK;
+}
+
+/*
+ * Every listener is PLAINTEXT (start-up refuses the others), so a SASL
+ * request is out of place: Kafka answers it on such a listener with
+ * ILLEGAL_SASL_STATE and no mechanisms, and keeps the connection open.
+ */
+int
+sl_h_SaslHandshake(sl_req_t *req)
+{
+    sl_SaslHandshakeResponse_t *resp = sl_req_resp_new(req);
+
+    resp->ErrorCode = SL_KERR_ILLEGAL_SASL_STATE;
+    resp->Mechanisms.len = 0;
+    return SL_OK;
+}
+
+int
+sl_h_SaslAuthenticate(sl_req_t *req)
+{
+    sl_SaslAuthenticateResponse_t *resp = sl_req_resp_new(req);
+
+    resp->ErrorCode = SL_KERR_ILLEGAL_SASL_STATE;
+    resp->ErrorMessage = sl_str_c("Sluice has no SASL: this listener is PLAINTEXT");
     return SL_OK;
 }
 
