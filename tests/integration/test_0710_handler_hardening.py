@@ -6,13 +6,14 @@ unsupported listeners and KRaft settings are refused at start-up, SASL
 requests get ILLEGAL_SASL_STATE, JoinGroup with 100,000 protocols does not
 stall other clients, Metadata auto-creation is bounded per request, and a
 generation -1 commit with the client's own member id is stored."""
+import resource
 import struct
 import subprocess
 
 import pytest
 
 import kwire
-from conftest import SLUICE_BIN
+from conftest import LISTEN_RE, SLUICE_BIN, wait_until
 from kwire import string
 
 OFFSETS = "__consumer_offsets"
@@ -451,3 +452,55 @@ def test_generation_minus_one_commit_with_own_member_id_is_stored(broker):
     assert commit(conn, "managed", 1, member, "events", 0, 5) == 27  # REBALANCE_IN_PROGRESS
     for c in (conn, joined):
         c.close()
+
+
+def start_limited(data_dir, log_path, nofile):
+    """A broker whose hard RLIMIT_NOFILE is nofile; returns (proc, port)."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([SLUICE_BIN, "serve", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+                             "--override", f"log.dirs={data_dir}"], stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=limit)
+
+    def port():
+        if proc.poll() is not None:
+            raise AssertionError(log_path.read_text())
+        m = LISTEN_RE.search(log_path.read_text())
+        return int(m.group(1)) if m else None
+
+    return proc, wait_until(port, 60, "the broker to listen")
+
+
+def test_autocreation_stops_before_descriptors_run_out(tmp_path):
+    """With ulimit -n 1024 a flood used to open partitions until the broker
+    ran out of descriptors; after a restart __consumer_offsets loaded offline."""
+    procs = []
+    try:
+        proc, port = start_limited(tmp_path / "data", tmp_path / "b1.log", 1024)
+        procs.append(proc)
+        conn = kwire.Conn(f"127.0.0.1:{port}", timeout=120)
+        names = [f"fd-{i}" for i in range(400)]
+        for _ in range(4):
+            meta = parse_metadata_v1(conn.roundtrip(metadata_v1(names)))
+        created = sum(meta[n][0] == 0 for n in names)
+        # 3 descriptors a partition, half of 1024 for partitions, 50 of them
+        # __consumer_offsets'.
+        assert created == 1024 // 2 // 3 - 50
+        assert all(meta[n][0] == UNKNOWN_TOPIC_OR_PARTITION for n in names if meta[n][0])
+        assert commit(conn, "fd", -1, "", "fd-0", 0, 11) == 0
+        conn.close()
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+        proc, port = start_limited(tmp_path / "data", tmp_path / "b2.log", 1024)
+        procs.append(proc)
+        conn = kwire.Conn(f"127.0.0.1:{port}", timeout=120)
+        assert committed(conn, "fd", "fd-0", 0) == 11
+        conn.close()
+        assert "offline" not in (tmp_path / "b2.log").read_text()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
