@@ -443,10 +443,22 @@ sl_gcoord_compute_topics(sl_group_t *g)
     g->topics_known = true;
 }
 
+/* Indexes (member id, assignment) pairs by member id; a later pair for the
+ * same member replaces an earlier one. */
+static void
+assignments_index(sl_map_t *by_member, const sl_gmproto_t *assign, int32_t n_assign)
+{
+    sl_map_init(by_member);
+    for (int32_t j = 0; j < n_assign; j++)
+        (void)sl_map_put(by_member, name_key(assign[j].name), (size_t)SL_MAX(assign[j].name.len, 0),
+                         (void *)&assign[j]);
+}
+
 void
 sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_assign,
                      sl_buf_t *out)
 {
+    sl_map_t by_member;
     sl_gmeta_t meta = {.protocol_type = g->protocol_type.len < 0 ? empty_str : g->protocol_type,
                        .generation = g->generation,
                        .protocol = g->protocol_name,
@@ -455,6 +467,7 @@ sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_
                        .n_members = g->n_members};
 
     meta.members = sl_xcalloc((size_t)(g->n_members ? g->n_members : 1), sizeof(*meta.members));
+    assignments_index(&by_member, assign, assign ? n_assign : 0);
     for (int32_t i = 0; i < g->n_members; i++) {
         const sl_gmember_t *m = g->members[i];
         sl_gmeta_member_t *mm = &meta.members[i];
@@ -468,13 +481,14 @@ sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_
         mm->subscription = member_metadata(m, g->protocol_name);
         mm->assignment = m->assignment.len < 0 ? empty_bytes : m->assignment;
         if (assign) {
-            mm->assignment = empty_bytes;
-            for (int32_t j = 0; j < n_assign; j++)
-                if (sl_str_eq(assign[j].name, m->id))
-                    mm->assignment = assign[j].metadata;
+            const sl_gmproto_t *a =
+                sl_map_get(&by_member, name_key(m->id), (size_t)SL_MAX(m->id.len, 0));
+
+            mm->assignment = a ? a->metadata : empty_bytes;
         }
     }
     sl_grec_group_value(out, &meta);
+    sl_map_deinit(&by_member);
     free(meta.members);
 }
 
@@ -1067,6 +1081,7 @@ void
 sl_gcoord_complete_sync_store(sl_gcoord_t *gc, sl_gpop_t *pop, int16_t err, int64_t now_ms)
 {
     sl_group_t *g = sl_gcoord_group_get(gc, pop->group_id);
+    sl_map_t by_member;
 
     if (g == NULL || g->uid != pop->group_uid)
         return;
@@ -1078,18 +1093,16 @@ sl_gcoord_complete_sync_store(sl_gcoord_t *gc, sl_gpop_t *pop, int16_t err, int6
         maybe_prepare_rebalance(gc, g, now_ms);
         return;
     }
+    assignments_index(&by_member, pop->assign, pop->n_assign);
     for (int32_t i = 0; i < g->n_members; i++) {
         sl_gmember_t *m = g->members[i];
+        const sl_gmproto_t *a =
+            sl_map_get(&by_member, name_key(m->id), (size_t)SL_MAX(m->id.len, 0));
 
         sl_gbytes_free(&m->assignment);
-        m->assignment = sl_gbytes_dup((sl_bytes_t){NULL, 0});
-        for (int32_t j = 0; j < pop->n_assign; j++) {
-            if (sl_str_eq(pop->assign[j].name, m->id)) {
-                sl_gbytes_free(&m->assignment);
-                m->assignment = sl_gbytes_dup(pop->assign[j].metadata);
-            }
-        }
+        m->assignment = sl_gbytes_dup(a ? a->metadata : (sl_bytes_t){NULL, 0});
     }
+    sl_map_deinit(&by_member);
     propagate_assignment(gc, g, SL_GKERR_NONE, now_ms);
     sl_gcoord_transition(gc, g, SL_GSTATE_STABLE, now_ms);
 }
@@ -1098,22 +1111,33 @@ static void
 sync_leader(sl_gcoord_t *gc, sl_group_t *g, const sl_gsync_req_t *req, int64_t now_ms)
 {
     sl_gpop_t *pop = sl_gpop_new(SL_GPOP_SYNC, g);
+    sl_map_t last;
 
     /* Every member gets an entry; the last one listed for a member wins,
      * members the leader left out get an empty assignment. */
     pop->generation = g->generation;
     pop->n_assign = g->n_members;
     pop->assign = sl_xcalloc((size_t)(g->n_members ? g->n_members : 1), sizeof(*pop->assign));
+    /* One pass over the leader's list (a later entry for a member replaces
+     * an earlier one), then one lookup per member: linear in both. */
+    sl_map_init(&last);
+    for (int32_t j = 0; j < req->n_assignments; j++) {
+        sl_str_t id = req->assignments[j].member_id;
+
+        (void)sl_map_put(&last, name_key(id), (size_t)SL_MAX(id.len, 0),
+                         (void *)&req->assignments[j]);
+    }
     for (int32_t i = 0; i < g->n_members; i++) {
+        sl_str_t id = g->members[i]->id;
+        const sl_gassign_t *a = sl_map_get(&last, name_key(id), (size_t)SL_MAX(id.len, 0));
         sl_bytes_t b = {NULL, 0};
 
-        for (int32_t j = 0; j < req->n_assignments; j++)
-            if (sl_str_eq(req->assignments[j].member_id, g->members[i]->id))
-                b = req->assignments[j].assignment.len < 0 ? (sl_bytes_t){NULL, 0}
-                                                           : req->assignments[j].assignment;
-        pop->assign[i].name = sl_gstr_dup(g->members[i]->id);
+        if (a && a->assignment.len >= 0)
+            b = a->assignment;
+        pop->assign[i].name = sl_gstr_dup(id);
         pop->assign[i].metadata = sl_gbytes_dup(b);
     }
+    sl_map_deinit(&last);
     sl_gcoord_store_group(gc, g, pop, now_ms);
 }
 
