@@ -504,3 +504,16 @@ def test_autocreation_stops_before_descriptors_run_out(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_alter_configs_refuses_a_resource_named_twice(broker):
+    conn = kwire.Conn(broker.bootstrap)
+    conn.roundtrip(metadata_v1(["twice"]))
+    one = struct.pack(">b", RES_TOPIC) + string("twice") + arr([string("retention.ms") +
+                                                               string("1000")])
+    req = kwire.request(33, 0, arr([one, one]) + b"\0")
+    r = Rd(conn.roundtrip(req))
+    r.take("i")
+    got = r.array(lambda: (r.take("h"), r.str(), r.take("b"), r.str()))
+    assert [g[0] for g in got] == [0, INVALID_REQUEST]
+    conn.close()
