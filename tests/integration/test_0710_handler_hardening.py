@@ -294,6 +294,9 @@ def test_broker_alter_configs_accepts_kafka_dynamic_keys_and_guards_listeners(br
                 ("log.cleaner.threads", "2"),
                 ("num.io.threads", "4"),
                 ("num.network.threads", "4"),
+                ("sasl.kerberos.service.name", "kafka"),
+                ("follower.replication.throttled.rate", "1000000"),
+                ("ssl.trustmanager.algorithm", "PKIX"),
                 ("message.max.bytes", "2000000")]
     for req in (incremental_alter_configs_v0(RES_BROKER, "0", accepted),
                 alter_configs_v0(RES_BROKER, "0", accepted)):
