@@ -49,6 +49,7 @@
 #define SL_EINVALID_REPLICATION (-103) /* INVALID_REPLICATION_FACTOR (38) */
 #define SL_EINVALID_REQUEST     (-104) /* INVALID_REQUEST (42) */
 #define SL_EDELETION_DISABLED   (-105) /* TOPIC_DELETION_DISABLED (73) */
+#define SL_EPOLICY_VIOLATION    (-106) /* POLICY_VIOLATION (44) */
 
 /* Short name of any status, admin ones included ("EINVALID_CONFIG"). */
 const char *sl_admin_strerror(int rc);
@@ -501,12 +502,20 @@ void sl_cfg_describe_broker(const sl_broker_config_t *b, bool default_resource,
 /*
  * Computes a new dynamic broker layer (default_resource: the cluster
  * default, else per-broker) like sl_topic_config_alter. Read-only configs
- * fail with SL_EINVALID_CONFIG ("Cannot update these configs dynamically"),
- * per-broker-only configs at the default level too.
+ * fail with SL_EINVALID_REQUEST ("Cannot update these configs dynamically",
+ * Kafka's answer), per-broker-only configs at the default level with
+ * SL_EINVALID_CONFIG. Keys that could lock the operator out or move a
+ * listener (sl_broker_config_is_guarded) fail with SL_EPOLICY_VIOLATION.
+ * Kafka's per-listener keys (listener.name.<l>.*) and password keys are
+ * accepted with no effect and not stored (Sluice has no TLS or SASL yet).
  */
 SL_MUST_CHECK int sl_broker_config_alter(const sl_broker_config_t *b, bool default_resource,
                                          const sl_cfg_alter_t *ents, size_t n, bool incremental,
                                          sl_props_t *out, int32_t *bad, sl_errbuf_t *err);
+/* Keys only the properties file and --override may set: listeners and
+ * connection limits. A dynamic value of one (a store written by an older
+ * Sluice) is ignored, so the operator can always recover the broker. */
+bool sl_broker_config_is_guarded(sl_str_t name);
 
 /* ======================================================================== */
 /* Topic names (topic_name.c)                                               */

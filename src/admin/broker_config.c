@@ -15,14 +15,15 @@
 const char *
 sl_broker_config_layer_value(const sl_broker_config_t *cfg, const char *name, sl_cfg_source_t *src)
 {
+    bool guarded = sl_broker_config_is_guarded(sl_str_c(name));
     const char *v;
 
-    if ((v = sl_props_get(&cfg->dyn_broker, name)) != NULL) {
+    if (!guarded && (v = sl_props_get(&cfg->dyn_broker, name)) != NULL) {
         if (src)
             *src = SL_CFG_SRC_DYNAMIC_BROKER;
         return v;
     }
-    if ((v = sl_props_get(&cfg->dyn_default, name)) != NULL) {
+    if (!guarded && (v = sl_props_get(&cfg->dyn_default, name)) != NULL) {
         if (src)
             *src = SL_CFG_SRC_DYNAMIC_DEFAULT_BROKER;
         return v;
@@ -124,6 +125,17 @@ resolve_listeners(sl_broker_config_t *cfg, sl_errbuf_t *err)
         return rc;
     if (cfg->n_listeners == 0)
         return sl_errbuf_set(err, SL_EINVALID_CONFIG, "listeners must name at least one listener");
+    /* Serving plaintext on a listener the operator declared SSL or SASL
+     * would hand clients an unencrypted, unauthenticated port silently. */
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (cfg->listeners[i].protocol != SL_SECPROTO_PLAINTEXT)
+            return sl_errbuf_set(err, SL_EINVALID_CONFIG,
+                                 "listener %s uses security protocol %s, which Sluice cannot serve "
+                                 "yet (it has no TLS and no SASL); use PLAINTEXT listeners "
+                                 "(listeners=PLAINTEXT://host:port), behind a TLS proxy if needed",
+                                 cfg->listeners[i].name,
+                                 sl_secproto_name(cfg->listeners[i].protocol));
+    }
     if (adv && *adv) {
         if ((rc = sl_listeners_parse(adv, map ? map : "", &cfg->advertised, &cfg->n_advertised,
                                      err)) != SL_OK)
@@ -285,6 +297,26 @@ resolve(sl_broker_config_t *cfg, sl_errbuf_t *err)
 /* Loading                                                                  */
 /* ======================================================================== */
 
+/* A KRaft config would have Sluice open a CONTROLLER listener it cannot
+ * serve and run without the quorum the operator expects. */
+static int
+refuse_kraft(const sl_broker_config_t *cfg, sl_errbuf_t *err)
+{
+    static const char *const kraft[] = {"process.roles", "controller.quorum.voters"};
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(kraft); i++) {
+        const char *v = sl_props_get(&cfg->static_props, kraft[i]);
+
+        if (v && *v)
+            return sl_errbuf_set(err, SL_EINVALID_CONFIG,
+                                 "%s=%s is a KRaft setting and Sluice has no KRaft mode: remove it "
+                                 "(and the CONTROLLER listener); Sluice runs as a single node "
+                                 "without it, or as a cluster with zookeeper.connect",
+                                 kraft[i], v);
+    }
+    return SL_OK;
+}
+
 int
 sl_broker_config_load(sl_broker_config_t *cfg, const sl_props_t *props, sl_strlist_t *warnings,
                       sl_errbuf_t *err)
@@ -318,9 +350,8 @@ sl_broker_config_load(sl_broker_config_t *cfg, const sl_props_t *props, sl_strli
         sl_props_set(&cfg->static_props, e->key, canon);
         free(canon);
     }
-    const char *roles = sl_props_get(&cfg->static_props, "process.roles");
-    if (warnings && roles && *roles)
-        sl_strlist_add(warnings, "process.roles=%s ignored: Sluice has no KRaft mode", roles);
+    if ((rc = refuse_kraft(cfg, err)) != SL_OK)
+        return rc;
     return resolve(cfg, err);
 }
 
@@ -369,18 +400,87 @@ broker_check(const void *ctx, const sl_cfgdef_t *d, sl_errbuf_t *err)
     const alter_ctx_t *ac = ctx;
 
     if (d->mode == SL_CFG_READ_ONLY)
-        return sl_errbuf_set(err, SL_EINVALID_CONFIG, "Cannot update these configs dynamically: %s",
-                             d->name);
-    /* Kafka encrypts dynamic passwords with password.encoder.secret; Sluice
-     * has no encoder and will not write secrets to its metadata file. */
-    if (sl_cfgdef_sensitive(d))
-        return sl_errbuf_set(err, SL_EINVALID_CONFIG,
-                             "Dynamic password configs are not supported: %s", d->name);
+        return sl_errbuf_set(err, SL_EINVALID_REQUEST,
+                             "Cannot update these configs dynamically: %s", d->name);
     if (ac->default_resource && d->mode == SL_CFG_PER_BROKER)
         return sl_errbuf_set(err, SL_EINVALID_CONFIG,
                              "Cannot update these configs at default cluster level, broker id "
                              "must be specified: %s",
                              d->name);
+    return SL_OK;
+}
+
+static bool
+has_prefix(sl_str_t s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return s.len >= 0 && (size_t)s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+}
+
+static bool
+has_suffix(sl_str_t s, const char *suffix)
+{
+    size_t n = strlen(suffix);
+
+    return s.len >= 0 && (size_t)s.len >= n && memcmp(s.ptr + s.len - (int32_t)n, suffix, n) == 0;
+}
+
+/* Kafka's per-listener keys (KIP-226): listener.name.<listener>.<key>. */
+#define LISTENER_PREFIX "listener.name."
+
+bool
+sl_broker_config_is_guarded(sl_str_t name)
+{
+    static const char *const guarded[] = {
+        "listeners",
+        "advertised.listeners",
+        "listener.security.protocol.map",
+        "max.connections",
+        "max.connections.per.ip",
+        "max.connections.per.ip.overrides",
+        "max.connection.creation.rate",
+    };
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(guarded); i++)
+        if (sl_str_eq_c(name, guarded[i]))
+            return true;
+    return has_prefix(name, LISTENER_PREFIX) && (has_suffix(name, ".max.connections") ||
+                                                 has_suffix(name, ".max.connection.creation.rate"));
+}
+
+/*
+ * Splits a request's entries into those the layer stores and those accepted
+ * with no effect (per-listener keys, passwords: Sluice serves no TLS or
+ * SASL, and will not write secrets to its metadata file, which Kafka would
+ * encrypt with password.encoder.secret). A guarded key is refused.
+ */
+static int
+filter_entries(const sl_cfg_alter_t *ents, size_t n, bool incremental, sl_cfg_alter_t *kept,
+               int32_t *kept_at, size_t *n_kept, int32_t *bad, sl_errbuf_t *err)
+{
+    *n_kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        sl_str_t name = ents[i].name;
+        const sl_cfgdef_t *d = sl_cfgdef_find_str(SL_CFG_BROKER, name);
+        bool removal = incremental && ents[i].op == SL_CFG_OP_DELETE;
+
+        if (sl_broker_config_is_guarded(name) && !removal) {
+            if (bad)
+                *bad = (int32_t)i;
+            return sl_errbuf_set(err, SL_EPOLICY_VIOLATION,
+                                 "%.*s cannot be changed over the protocol: Sluice has no "
+                                 "authentication yet and a wrong value would lock clients out or "
+                                 "move a listener; set it in the properties file or with "
+                                 "--override and restart",
+                                 (int)SL_MIN(name.len, 200), name.ptr);
+        }
+        if ((d == NULL && has_prefix(name, LISTENER_PREFIX)) ||
+            (d && sl_cfgdef_sensitive(d) && d->mode != SL_CFG_READ_ONLY))
+            continue;
+        kept_at[*n_kept] = (int32_t)i;
+        kept[(*n_kept)++] = ents[i];
+    }
     return SL_OK;
 }
 
@@ -390,12 +490,24 @@ sl_broker_config_alter(const sl_broker_config_t *b, bool default_resource,
                        int32_t *bad, sl_errbuf_t *err)
 {
     alter_ctx_t ac = {b, default_resource};
+    sl_cfg_alter_t *kept = sl_xcalloc(n ? n : 1, sizeof(*kept));
+    int32_t *kept_at = sl_xcalloc(n ? n : 1, sizeof(*kept_at));
     sl_broker_config_t trial;
+    size_t n_kept;
     int rc;
 
-    rc = sl_cfg_alter_apply(SL_CFG_BROKER, default_resource ? &b->dyn_default : &b->dyn_broker,
-                            ents, n, incremental ? SL_CFG_ALTER_INCREMENTAL : 0, broker_effective,
-                            broker_check, &ac, out, bad, err);
+    if (bad)
+        *bad = -1;
+    rc = filter_entries(ents, n, incremental, kept, kept_at, &n_kept, bad, err);
+    if (rc == SL_OK) {
+        rc = sl_cfg_alter_apply(SL_CFG_BROKER, default_resource ? &b->dyn_default : &b->dyn_broker,
+                                kept, n_kept, incremental ? SL_CFG_ALTER_INCREMENTAL : 0,
+                                broker_effective, broker_check, &ac, out, bad, err);
+        if (rc != SL_OK && bad && *bad >= 0)
+            *bad = kept_at[*bad];
+    }
+    free(kept);
+    free(kept_at);
     if (rc != SL_OK)
         return rc;
     /* Cross-config checks (listeners parse, ids...) on a scratch copy, so

@@ -268,8 +268,10 @@ broker_start(sl_broker_t *b, const sl_props_t *props)
         return rc;
     if ((rc = sl_worker_new(b->loop, 2, &b->workers)) != SL_OK)
         return rc;
+    b->fd_limit = sl_fdlimit_raise();
     if ((rc = open_logs(b)) != SL_OK)
         return rc;
+    sl_fdlimit_report(b);
     if ((rc = sl_bparts_load(b)) != SL_OK)
         return rc;
     if ((rc = sl_groups_start(b)) != SL_OK)

@@ -151,6 +151,8 @@ struct sl_broker {
     sl_gcoord_t *gc;      /* consumer groups */
     sl_timer_t gtimer;    /* the coordinator's next deadline */
     sl_dlist_t gpersists; /* coordinator writes awaiting fsync */
+    int64_t fd_limit;     /* RLIMIT_NOFILE after raising it (fdlimit.c) */
+    int64_t fd_warned_ms; /* last "auto-creation refused" warning */
     bool stopping;
 };
 
@@ -208,11 +210,28 @@ void sl_group_join_fill(sl_req_t *req, const sl_gjoin_resp_t *r);
 void sl_group_sync_fill(sl_req_t *req, const sl_gsync_resp_t *r);
 void sl_group_commit_fill(sl_req_t *req, const sl_gcommit_resp_t *r);
 
+/* internal_topics.c: __consumer_offsets and __transaction_state are the
+ * broker's. refuse() sets *code to INVALID_TOPIC_EXCEPTION and returns true
+ * for an internal topic; message() is the sentence for an ErrorMessage. */
+bool sl_internal_topic_is(sl_str_t topic);
+bool sl_internal_topic_refuse(sl_str_t topic, int16_t *code);
+sl_str_t sl_internal_topic_message(sl_req_t *req, sl_str_t topic, const char *what);
+
+/* fdlimit.c: raise() lifts the soft RLIMIT_NOFILE to the hard one and
+ * returns it; allows() says whether n more partitions fit in half of it. */
+int64_t sl_fdlimit_raise(void);
+bool sl_fdlimit_allows(const sl_broker_t *b, int64_t new_partitions);
+void sl_fdlimit_report(const sl_broker_t *b);
+/* Logs (at most once a minute) that auto-creating name was refused. */
+void sl_fdlimit_refused(sl_broker_t *b, sl_str_t name);
+
 /* Maps an internal status to a Kafka error code (errors.c). */
 int16_t sl_kerr_from_status(int rc);
 
 /* Handlers (h_*.c). */
 int sl_h_ApiVersions(sl_req_t *req);
+int sl_h_SaslHandshake(sl_req_t *req);
+int sl_h_SaslAuthenticate(sl_req_t *req);
 int sl_h_Metadata(sl_req_t *req);
 int sl_h_Produce(sl_req_t *req);
 int sl_h_Fetch(sl_req_t *req);

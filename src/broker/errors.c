@@ -48,6 +48,8 @@ sl_kerr_from_status(int rc)
         return SL_KERR_INVALID_REQUEST;
     case SL_EDELETION_DISABLED:
         return SL_KERR_TOPIC_DELETION_DISABLED;
+    case SL_EPOLICY_VIOLATION:
+        return SL_KERR_POLICY_VIOLATION;
     default:
         return SL_KERR_UNKNOWN_SERVER_ERROR;
     }

@@ -104,6 +104,10 @@ alter_resource(sl_req_t *req, int8_t type, sl_str_t name, const sl_cfg_alter_t *
     bool dflt;
     int rc;
 
+    if (type == RES_TOPIC && sl_internal_topic_refuse(name, code)) {
+        *msg = sl_internal_topic_message(req, name, "reconfigure");
+        return;
+    }
     if (type == RES_TOPIC) {
         rc = sl_topics_alter_configs(b->topics, name, ents, n, incremental, validate_only, &bad,
                                      &eb);
@@ -126,12 +130,42 @@ alter_resource(sl_req_t *req, int8_t type, sl_str_t name, const sl_cfg_alter_t *
         *code == SL_KERR_NONE ? SL_STR_NULL : sl_str_c(sl_arena_printf(&req->arena, "%s", eb.msg));
 }
 
+/*
+ * A resource named twice in one request is refused (Kafka answers a
+ * duplicate resource with INVALID_REQUEST): each alteration persists the
+ * store, and a broker resource reapplies every topic's config, so repeats
+ * would multiply the work of one request. True if (type, name) was seen.
+ */
+static bool
+seen_before(sl_req_t *req, sl_map_t *seen, int8_t type, sl_str_t name)
+{
+    size_t len = 1 + (size_t)SL_MAX(name.len, 0);
+    char *key = sl_arena_alloc(&req->arena, len);
+
+    key[0] = (char)type;
+    if (len > 1)
+        memcpy(key + 1, name.ptr, len - 1);
+    if (sl_map_get(seen, key, len) != NULL)
+        return true;
+    (void)sl_map_put(seen, key, len, seen);
+    return false;
+}
+
+static void
+duplicate_resource(int16_t *code, sl_str_t *msg)
+{
+    *code = SL_KERR_INVALID_REQUEST;
+    *msg = sl_str_c("Duplicate resource in the request");
+}
+
 int
 sl_h_AlterConfigs(sl_req_t *req)
 {
     sl_AlterConfigsRequest_t *aq = req->body;
     sl_AlterConfigsResponse_t *resp = sl_req_resp_new(req);
+    sl_map_t seen;
 
+    sl_map_init(&seen);
     SL_KARR(req, resp->Responses, aq->Resources.len,
             sl_AlterConfigsResponse_AlterConfigsResourceResponse_init);
     for (int32_t i = 0; i < aq->Resources.len; i++) {
@@ -147,9 +181,13 @@ sl_h_AlterConfigs(sl_req_t *req)
         }
         res->ResourceType = r->ResourceType;
         res->ResourceName = r->ResourceName;
-        alter_resource(req, r->ResourceType, r->ResourceName, ents, n, false, aq->ValidateOnly,
-                       &res->ErrorCode, &res->ErrorMessage);
+        if (seen_before(req, &seen, r->ResourceType, r->ResourceName))
+            duplicate_resource(&res->ErrorCode, &res->ErrorMessage);
+        else
+            alter_resource(req, r->ResourceType, r->ResourceName, ents, n, false, aq->ValidateOnly,
+                           &res->ErrorCode, &res->ErrorMessage);
     }
+    sl_map_deinit(&seen);
     return SL_OK;
 }
 
@@ -158,7 +196,9 @@ sl_h_IncrementalAlterConfigs(sl_req_t *req)
 {
     sl_IncrementalAlterConfigsRequest_t *aq = req->body;
     sl_IncrementalAlterConfigsResponse_t *resp = sl_req_resp_new(req);
+    sl_map_t seen;
 
+    sl_map_init(&seen);
     SL_KARR(req, resp->Responses, aq->Resources.len,
             sl_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse_init);
     for (int32_t i = 0; i < aq->Resources.len; i++) {
@@ -175,8 +215,12 @@ sl_h_IncrementalAlterConfigs(sl_req_t *req)
         }
         res->ResourceType = r->ResourceType;
         res->ResourceName = r->ResourceName;
-        alter_resource(req, r->ResourceType, r->ResourceName, ents, n, true, aq->ValidateOnly,
-                       &res->ErrorCode, &res->ErrorMessage);
+        if (seen_before(req, &seen, r->ResourceType, r->ResourceName))
+            duplicate_resource(&res->ErrorCode, &res->ErrorMessage);
+        else
+            alter_resource(req, r->ResourceType, r->ResourceName, ents, n, true, aq->ValidateOnly,
+                           &res->ErrorCode, &res->ErrorMessage);
     }
+    sl_map_deinit(&seen);
     return SL_OK;
 }

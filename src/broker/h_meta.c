@@ -1,8 +1,9 @@
 /*
  * h_meta.c -- ApiVersions, Metadata, DescribeCluster and FindCoordinator:
- * what a client asks before anything else. A single node is its own
- * controller and coordinator; its cluster id comes from the topic store and
- * stays the same across restarts.
+ * what a client asks before anything else (and SaslHandshake /
+ * SaslAuthenticate, refused: every listener is PLAINTEXT). A single node is
+ * its own controller and coordinator; its cluster id comes from the topic
+ * store and stays the same across restarts.
  */
 #include "broker/broker_int.h"
 
@@ -20,6 +21,31 @@ sl_h_ApiVersions(sl_req_t *req)
         resp->ApiKeys.items[i].MinVersion = api->min_ver;
         resp->ApiKeys.items[i].MaxVersion = api->max_ver;
     }
+    return SL_OK;
+}
+
+/*
+ * Every listener is PLAINTEXT (start-up refuses the others), so a SASL
+ * request is out of place: Kafka answers it on such a listener with
+ * ILLEGAL_SASL_STATE and no mechanisms, and keeps the connection open.
+ */
+int
+sl_h_SaslHandshake(sl_req_t *req)
+{
+    sl_SaslHandshakeResponse_t *resp = sl_req_resp_new(req);
+
+    resp->ErrorCode = SL_KERR_ILLEGAL_SASL_STATE;
+    resp->Mechanisms.len = 0;
+    return SL_OK;
+}
+
+int
+sl_h_SaslAuthenticate(sl_req_t *req)
+{
+    sl_SaslAuthenticateResponse_t *resp = sl_req_resp_new(req);
+
+    resp->ErrorCode = SL_KERR_ILLEGAL_SASL_STATE;
+    resp->ErrorMessage = sl_str_c("Sluice has no SASL: this listener is PLAINTEXT");
     return SL_OK;
 }
 
@@ -73,6 +99,15 @@ all_topics(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_t *resp)
         fill_topic(b, req, &resp->Topics.items[i++], slot->value);
 }
 
+/*
+ * Topics one Metadata request may auto-create. Each creation persists the
+ * topic store and creates partition logs on the event loop; a request naming
+ * 7,000 new topics used to stall every client for seconds. The rest are
+ * answered LEADER_NOT_AVAILABLE, the retriable code Kafka gives a topic whose
+ * creation is under way, so clients ask again and get the next batch.
+ */
+#define AUTOCREATE_PER_REQUEST 100
+
 int
 sl_h_Metadata(sl_req_t *req)
 {
@@ -82,6 +117,7 @@ sl_h_Metadata(sl_req_t *req)
     int16_t ver = req->hdr.api_version;
     /* v0-v3 imply auto-creation; v4+ ask for it explicitly. */
     bool may_create = ver < 4 || mr->AllowAutoTopicCreation;
+    int32_t created = 0;
 
     fill_brokers(b, req, resp);
     if (mr->Topics.len < 0 || (ver == 0 && mr->Topics.len == 0))
@@ -98,9 +134,12 @@ sl_h_Metadata(sl_req_t *req)
             mt->ErrorCode = SL_KERR_INVALID_TOPIC_EXCEPTION;
             continue;
         }
-        if (bt == NULL && may_create)
-            bt = sl_btopic_autocreate(b, name, &mt->ErrorCode);
-        else if (bt == NULL)
+        if (bt == NULL && may_create && b->cfg.auto_create_topics_enable &&
+            created >= AUTOCREATE_PER_REQUEST)
+            mt->ErrorCode = SL_KERR_LEADER_NOT_AVAILABLE;
+        else if (bt == NULL && may_create && (bt = sl_btopic_autocreate(b, name, &mt->ErrorCode)))
+            created++;
+        else if (bt == NULL && !may_create)
             mt->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         if (bt)
             fill_topic(b, req, mt, bt);

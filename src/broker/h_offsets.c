@@ -9,6 +9,8 @@
 #define TS_EARLIEST (-2)
 #define TS_MAX      (-3)
 
+#define DELETE_TO_HW (-1) /* DeleteRecords: Kafka's HIGH_WATERMARK */
+
 /* Answers one partition; fills *offset and *ts (-1 when there is none). */
 static int16_t
 lookup(sl_broker_t *b, sl_bpart_t *bp, int64_t ts, int64_t *offset, int64_t *found_ts)
@@ -117,9 +119,18 @@ sl_h_DeleteRecords(sl_req_t *req)
             int64_t low = -1;
 
             pr->PartitionIndex = p->PartitionIndex;
+            pr->LowWatermark = -1;
+            if (sl_internal_topic_refuse(t->Name, &pr->ErrorCode))
+                continue;
             if (bp == NULL) {
                 pr->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                pr->LowWatermark = -1;
+                continue;
+            }
+            /* -1 means "up to the high watermark"; any other negative offset
+             * (librdkafka sends -1001 for a partition listed without one) is
+             * out of range and deletes nothing, as in Kafka. */
+            if (p->Offset < 0 && p->Offset != DELETE_TO_HW) {
+                pr->ErrorCode = SL_KERR_OFFSET_OUT_OF_RANGE;
                 continue;
             }
             pr->ErrorCode = sl_kerr_from_status(sl_plog_delete_records(bp->pl, p->Offset, &low));

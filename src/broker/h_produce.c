@@ -267,6 +267,8 @@ sl_h_Produce(sl_req_t *req)
                 pr->ErrorCode = acks_err;
                 continue;
             }
+            if (sl_internal_topic_refuse(td->Name, &pr->ErrorCode))
+                continue;
             if (bp == NULL || t == NULL) {
                 pr->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;

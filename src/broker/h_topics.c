@@ -120,9 +120,15 @@ static int16_t
 delete_one(sl_req_t *req, sl_str_t name, sl_str_t *msg)
 {
     sl_errbuf_t eb = {{0}};
-    int rc = sl_topics_delete(req->b->topics, name, &eb);
-    int16_t code = sl_kerr_from_status(rc);
+    int16_t code;
+    int rc;
 
+    if (sl_internal_topic_refuse(name, &code)) {
+        *msg = sl_internal_topic_message(req, name, "delete");
+        return code;
+    }
+    rc = sl_topics_delete(req->b->topics, name, &eb);
+    code = sl_kerr_from_status(rc);
     if (rc == SL_OK) {
         sl_btopic_drop(req->b, name);
         sl_info("broker", "deleted topic %.*s", name.len, name.ptr);
@@ -198,6 +204,8 @@ sl_h_CreatePartitions(sl_req_t *req)
         int rc;
 
         res->Name = ct->Name;
+        if (sl_internal_topic_refuse(ct->Name, &res->ErrorCode))
+            continue;
         rc = add_partitions(req, ct, cq->ValidateOnly, &eb);
         res->ErrorCode = sl_kerr_from_status(rc);
         res->ErrorMessage = msg_or_null(req, res->ErrorCode, &eb);

@@ -193,6 +193,13 @@ sl_btopic_autocreate(sl_broker_t *b, sl_str_t name, int16_t *err)
         *err = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         return NULL;
     }
+    /* Partitions past the descriptor budget would take the broker down
+     * with them (fdlimit.c). */
+    if (!sl_fdlimit_allows(b, b->cfg.num_partitions)) {
+        sl_fdlimit_refused(b, name);
+        *err = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
     rc = sl_topics_create(b->topics, name, -1, -1, NULL, 0, false, &t, &eb);
     if (rc != SL_OK) {
         *err = rc == SL_EINVALID_TOPIC ? SL_KERR_INVALID_TOPIC_EXCEPTION

@@ -88,20 +88,22 @@ sl_gmproto_t *
 sl_gprotos_dup(const sl_gproto_t *p, int32_t n, int32_t *n_out)
 {
     sl_gmproto_t *out = sl_xcalloc((size_t)(n > 0 ? n : 1), sizeof(*out));
+    sl_map_t seen; /* a hash set: duplicates are dropped in linear time */
     int32_t k = 0;
 
+    sl_map_init(&seen);
     for (int32_t i = 0; i < n; i++) {
-        bool dup = false;
+        sl_str_t name = p[i].name.len <= 0 ? SL_STR_LIT("") : p[i].name;
 
-        for (int32_t j = 0; j < k && !dup; j++)
-            dup = sl_str_eq(out[j].name, p[i].name);
-        if (dup)
+        if (sl_map_get(&seen, name.ptr, (size_t)name.len) != NULL)
             continue;
-        out[k].name = sl_gstr_dup(p[i].name.len < 0 ? SL_STR_LIT("") : p[i].name);
+        (void)sl_map_put(&seen, name.ptr, (size_t)name.len, &out[k]);
+        out[k].name = sl_gstr_dup(name);
         out[k].metadata =
             sl_gbytes_dup(p[i].metadata.len < 0 ? (sl_bytes_t){NULL, 0} : p[i].metadata);
         k++;
     }
+    sl_map_deinit(&seen);
     *n_out = k;
     return out;
 }

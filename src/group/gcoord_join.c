@@ -71,31 +71,95 @@ member_matches(const sl_gmember_t *m, const sl_gmproto_t *p, int32_t n)
     return true;
 }
 
-static int32_t
-count_supporting(const sl_group_t *g, sl_str_t name)
+/*
+ * Protocol selection must stay linear in the protocols the members list (a
+ * JoinGroup may carry 100,000 names): one pass counts, per name, how many
+ * members list it, in a hash map; candidates are the names every member
+ * lists (Kafka's candidateProtocols), and each member votes for the first
+ * candidate in its own order (Kafka's MemberMetadata.vote).
+ */
+typedef struct proto_count {
+    int32_t supporters;  /* members listing the name */
+    int32_t last_member; /* the member counted last, so each counts once */
+    int32_t votes;
+} proto_count_t;
+
+typedef struct proto_tally {
+    sl_map_t by_name; /* name -> proto_count_t */
+    proto_count_t *counts;
+    int32_t n_members;
+} proto_tally_t;
+
+/* A map key that is never a NULL pointer, even for an empty name. */
+static const char *
+name_key(sl_str_t name)
 {
-    int32_t n = 0;
+    return name.len > 0 ? name.ptr : "";
+}
+
+static void
+tally_build(proto_tally_t *t, const sl_group_t *g)
+{
+    size_t total = 0, used = 0;
 
     for (int32_t i = 0; i < g->n_members; i++)
-        for (int32_t j = 0; j < g->members[i]->n_protocols; j++)
-            if (sl_str_eq(g->members[i]->protocols[j].name, name)) {
-                n++;
-                break;
+        total += (size_t)g->members[i]->n_protocols;
+    sl_map_init(&t->by_name);
+    t->counts = sl_xcalloc(total ? total : 1, sizeof(*t->counts));
+    t->n_members = g->n_members;
+    for (int32_t i = 0; i < g->n_members; i++) {
+        const sl_gmember_t *m = g->members[i];
+
+        for (int32_t j = 0; j < m->n_protocols; j++) {
+            sl_str_t name = m->protocols[j].name;
+            size_t len = (size_t)SL_MAX(name.len, 0);
+            proto_count_t *pc = sl_map_get(&t->by_name, name_key(name), len);
+
+            if (pc == NULL) {
+                pc = &t->counts[used++];
+                pc->last_member = -1;
+                (void)sl_map_put(&t->by_name, name_key(name), len, pc);
             }
-    return n;
+            if (pc->last_member != i) {
+                pc->last_member = i;
+                pc->supporters++;
+            }
+        }
+    }
+}
+
+static void
+tally_deinit(proto_tally_t *t)
+{
+    sl_map_deinit(&t->by_name);
+    free(t->counts);
+}
+
+/* The name's count if every member lists it, else NULL. */
+static proto_count_t *
+tally_candidate(const proto_tally_t *t, sl_str_t name)
+{
+    proto_count_t *pc =
+        name.len < 0 ? NULL : sl_map_get(&t->by_name, name_key(name), (size_t)name.len);
+
+    return pc && pc->supporters == t->n_members ? pc : NULL;
 }
 
 static bool
 supports_protocols(const sl_group_t *g, sl_str_t type, const sl_gmproto_t *p, int32_t n)
 {
+    proto_tally_t t;
+    bool ok = false;
+
     if (g->state == SL_GSTATE_EMPTY)
         return type.len > 0 && n > 0;
     if (type.len < 0 || !sl_str_eq(g->protocol_type, type))
         return false;
-    for (int32_t i = 0; i < n; i++)
-        if (count_supporting(g, p[i].name) == g->n_members)
-            return true;
-    return false;
+    tally_build(&t, g);
+    for (int32_t i = 0; i < n && !ok; i++)
+        ok = tally_candidate(&t, p[i].name) != NULL;
+    tally_deinit(&t);
+    return ok;
 }
 
 /* The protocol every member supports that most members list first among
@@ -107,28 +171,30 @@ select_protocol(const sl_group_t *g)
     const sl_gmember_t *ref = g->leader ? g->leader : g->members[0];
     sl_str_t best = SL_STR_NULL;
     int32_t best_votes = -1;
+    proto_tally_t t;
 
-    for (int32_t c = 0; c < ref->n_protocols; c++) {
-        sl_str_t cand = ref->protocols[c].name;
-        int32_t votes = 0;
+    tally_build(&t, g);
+    for (int32_t i = 0; i < g->n_members; i++) {
+        const sl_gmember_t *m = g->members[i];
 
-        if (count_supporting(g, cand) != g->n_members)
-            continue;
-        for (int32_t i = 0; i < g->n_members; i++) {
-            const sl_gmember_t *m = g->members[i];
+        for (int32_t j = 0; j < m->n_protocols; j++) {
+            proto_count_t *pc = tally_candidate(&t, m->protocols[j].name);
 
-            for (int32_t j = 0; j < m->n_protocols; j++) {
-                if (count_supporting(g, m->protocols[j].name) != g->n_members)
-                    continue;
-                votes += sl_str_eq(m->protocols[j].name, cand);
+            if (pc) {
+                pc->votes++;
                 break;
             }
         }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
+    }
+    for (int32_t c = 0; c < ref->n_protocols; c++) {
+        const proto_count_t *pc = tally_candidate(&t, ref->protocols[c].name);
+
+        if (pc && pc->votes > best_votes) {
+            best = ref->protocols[c].name;
+            best_votes = pc->votes;
         }
     }
+    tally_deinit(&t);
     return best;
 }
 
@@ -377,10 +443,22 @@ sl_gcoord_compute_topics(sl_group_t *g)
     g->topics_known = true;
 }
 
+/* Indexes (member id, assignment) pairs by member id; a later pair for the
+ * same member replaces an earlier one. */
+static void
+assignments_index(sl_map_t *by_member, const sl_gmproto_t *assign, int32_t n_assign)
+{
+    sl_map_init(by_member);
+    for (int32_t j = 0; j < n_assign; j++)
+        (void)sl_map_put(by_member, name_key(assign[j].name), (size_t)SL_MAX(assign[j].name.len, 0),
+                         (void *)&assign[j]);
+}
+
 void
 sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_assign,
                      sl_buf_t *out)
 {
+    sl_map_t by_member;
     sl_gmeta_t meta = {.protocol_type = g->protocol_type.len < 0 ? empty_str : g->protocol_type,
                        .generation = g->generation,
                        .protocol = g->protocol_name,
@@ -389,6 +467,7 @@ sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_
                        .n_members = g->n_members};
 
     meta.members = sl_xcalloc((size_t)(g->n_members ? g->n_members : 1), sizeof(*meta.members));
+    assignments_index(&by_member, assign, assign ? n_assign : 0);
     for (int32_t i = 0; i < g->n_members; i++) {
         const sl_gmember_t *m = g->members[i];
         sl_gmeta_member_t *mm = &meta.members[i];
@@ -402,13 +481,14 @@ sl_gcoord_meta_value(const sl_group_t *g, const sl_gmproto_t *assign, int32_t n_
         mm->subscription = member_metadata(m, g->protocol_name);
         mm->assignment = m->assignment.len < 0 ? empty_bytes : m->assignment;
         if (assign) {
-            mm->assignment = empty_bytes;
-            for (int32_t j = 0; j < n_assign; j++)
-                if (sl_str_eq(assign[j].name, m->id))
-                    mm->assignment = assign[j].metadata;
+            const sl_gmproto_t *a =
+                sl_map_get(&by_member, name_key(m->id), (size_t)SL_MAX(m->id.len, 0));
+
+            mm->assignment = a ? a->metadata : empty_bytes;
         }
     }
     sl_grec_group_value(out, &meta);
+    sl_map_deinit(&by_member);
     free(meta.members);
 }
 
@@ -1001,6 +1081,7 @@ void
 sl_gcoord_complete_sync_store(sl_gcoord_t *gc, sl_gpop_t *pop, int16_t err, int64_t now_ms)
 {
     sl_group_t *g = sl_gcoord_group_get(gc, pop->group_id);
+    sl_map_t by_member;
 
     if (g == NULL || g->uid != pop->group_uid)
         return;
@@ -1012,18 +1093,16 @@ sl_gcoord_complete_sync_store(sl_gcoord_t *gc, sl_gpop_t *pop, int16_t err, int6
         maybe_prepare_rebalance(gc, g, now_ms);
         return;
     }
+    assignments_index(&by_member, pop->assign, pop->n_assign);
     for (int32_t i = 0; i < g->n_members; i++) {
         sl_gmember_t *m = g->members[i];
+        const sl_gmproto_t *a =
+            sl_map_get(&by_member, name_key(m->id), (size_t)SL_MAX(m->id.len, 0));
 
         sl_gbytes_free(&m->assignment);
-        m->assignment = sl_gbytes_dup((sl_bytes_t){NULL, 0});
-        for (int32_t j = 0; j < pop->n_assign; j++) {
-            if (sl_str_eq(pop->assign[j].name, m->id)) {
-                sl_gbytes_free(&m->assignment);
-                m->assignment = sl_gbytes_dup(pop->assign[j].metadata);
-            }
-        }
+        m->assignment = sl_gbytes_dup(a ? a->metadata : (sl_bytes_t){NULL, 0});
     }
+    sl_map_deinit(&by_member);
     propagate_assignment(gc, g, SL_GKERR_NONE, now_ms);
     sl_gcoord_transition(gc, g, SL_GSTATE_STABLE, now_ms);
 }
@@ -1032,22 +1111,33 @@ static void
 sync_leader(sl_gcoord_t *gc, sl_group_t *g, const sl_gsync_req_t *req, int64_t now_ms)
 {
     sl_gpop_t *pop = sl_gpop_new(SL_GPOP_SYNC, g);
+    sl_map_t last;
 
     /* Every member gets an entry; the last one listed for a member wins,
      * members the leader left out get an empty assignment. */
     pop->generation = g->generation;
     pop->n_assign = g->n_members;
     pop->assign = sl_xcalloc((size_t)(g->n_members ? g->n_members : 1), sizeof(*pop->assign));
+    /* One pass over the leader's list (a later entry for a member replaces
+     * an earlier one), then one lookup per member: linear in both. */
+    sl_map_init(&last);
+    for (int32_t j = 0; j < req->n_assignments; j++) {
+        sl_str_t id = req->assignments[j].member_id;
+
+        (void)sl_map_put(&last, name_key(id), (size_t)SL_MAX(id.len, 0),
+                         (void *)&req->assignments[j]);
+    }
     for (int32_t i = 0; i < g->n_members; i++) {
+        sl_str_t id = g->members[i]->id;
+        const sl_gassign_t *a = sl_map_get(&last, name_key(id), (size_t)SL_MAX(id.len, 0));
         sl_bytes_t b = {NULL, 0};
 
-        for (int32_t j = 0; j < req->n_assignments; j++)
-            if (sl_str_eq(req->assignments[j].member_id, g->members[i]->id))
-                b = req->assignments[j].assignment.len < 0 ? (sl_bytes_t){NULL, 0}
-                                                           : req->assignments[j].assignment;
-        pop->assign[i].name = sl_gstr_dup(g->members[i]->id);
+        if (a && a->assignment.len >= 0)
+            b = a->assignment;
+        pop->assign[i].name = sl_gstr_dup(id);
         pop->assign[i].metadata = sl_gbytes_dup(b);
     }
+    sl_map_deinit(&last);
     sl_gcoord_store_group(gc, g, pop, now_ms);
 }
 

@@ -182,48 +182,76 @@ pending_commits(const sl_gcoord_t *gc, const sl_group_t *g)
     return false;
 }
 
-static void
-cancel_commits(sl_gcoord_t *gc, const sl_group_t *g, sl_str_t topic, int32_t partition)
+/*
+ * A set of (topic, partition): deleting a group's 100,000 offsets must not
+ * compare every pair, so membership is a hash lookup on "topic" + the
+ * partition's 4 bytes.
+ */
+typedef struct tp_set {
+    sl_map_t seen;
+    sl_gtp_t *v;
+    int32_t n, cap;
+} tp_set_t;
+
+static char *
+tp_key(sl_str_t topic, int32_t partition, size_t *len)
 {
-    for (sl_gpop_t *pop = gc->pops_head; pop; pop = pop->next) {
-        if (pop->group_uid != g->uid)
-            continue;
-        for (int32_t j = 0; j < pop->n_commits; j++)
-            if (pop->commits[j].o.partition == partition &&
-                sl_str_eq(pop->commits[j].o.topic, topic))
-                pop->commits[j].cancelled = true;
-    }
+    size_t tl = (size_t)SL_MAX(topic.len, 0);
+    char *k = sl_xmalloc(tl + sizeof(partition));
+
+    if (tl)
+        memcpy(k, topic.ptr, tl);
+    memcpy(k + tl, &partition, sizeof(partition));
+    *len = tl + sizeof(partition);
+    return k;
 }
 
 static bool
-tp_listed(const sl_gtp_t *v, int32_t n, sl_str_t topic, int32_t partition)
+tp_set_has(const tp_set_t *s, sl_str_t topic, int32_t partition)
 {
-    for (int32_t i = 0; i < n; i++)
-        if (v[i].partition == partition && sl_str_eq(v[i].topic, topic))
-            return true;
-    return false;
+    size_t len;
+    char *k = tp_key(topic, partition, &len);
+    bool has = sl_map_get(&s->seen, k, len) != NULL;
+
+    free(k);
+    return has;
 }
 
 static void
-tp_add(sl_gtp_t **v, int32_t *n, int32_t *cap, sl_str_t topic, int32_t partition)
+tp_set_add(tp_set_t *s, sl_str_t topic, int32_t partition)
 {
-    if (tp_listed(*v, *n, topic, partition))
-        return;
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 8;
-        *v = sl_xrealloc(*v, (size_t)*cap * sizeof(**v));
+    size_t len;
+    char *k = tp_key(topic, partition, &len);
+
+    if (sl_map_get(&s->seen, k, len) == NULL) {
+        if (s->n == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 8;
+            s->v = sl_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
+        }
+        s->v[s->n++] = (sl_gtp_t){sl_gstr_dup(topic), partition};
+        (void)sl_map_put(&s->seen, k, len, s);
     }
-    (*v)[(*n)++] = (sl_gtp_t){sl_gstr_dup(topic), partition};
+    free(k);
+}
+
+static void
+tp_set_deinit(tp_set_t *s)
+{
+    for (int32_t i = 0; i < s->n; i++)
+        sl_gstr_free(&s->v[i].topic);
+    free(s->v);
+    sl_map_deinit(&s->seen);
 }
 
 void
 sl_gcoord_delete_offsets(sl_gcoord_t *gc, sl_group_t *g, const sl_gtp_t *tps, int32_t n_tps,
                          bool all, bool group_tombstone, int64_t now_ms)
 {
-    sl_gtp_t *del = NULL;
-    int32_t n = 0, cap = 0;
+    tp_set_t del = {0}, asked = {0};
     sl_grecs_t r;
 
+    sl_map_init(&del.seen);
+    sl_map_init(&asked.seen);
     /* What goes: committed offsets and commits still in flight (their
      * records land before these tombstones, so the log agrees). */
     if (all) {
@@ -231,33 +259,41 @@ sl_gcoord_delete_offsets(sl_gcoord_t *gc, sl_group_t *g, const sl_gtp_t *tps, in
         sl_goffset_t **v = sl_gcoord_offsets_sorted(g, &k);
 
         for (int32_t i = 0; i < k; i++)
-            tp_add(&del, &n, &cap, v[i]->topic, v[i]->partition);
+            tp_set_add(&del, v[i]->topic, v[i]->partition);
         free(v);
     }
-    for (int32_t i = 0; i < n_tps; i++)
+    for (int32_t i = 0; i < n_tps; i++) {
+        tp_set_add(&asked, tps[i].topic, tps[i].partition);
         if (sl_gcoord_offset_get(g, tps[i].topic, tps[i].partition))
-            tp_add(&del, &n, &cap, tps[i].topic, tps[i].partition);
+            tp_set_add(&del, tps[i].topic, tps[i].partition);
+    }
     for (const sl_gpop_t *pop = gc->pops_head; pop; pop = pop->next) {
         if (pop->group_uid != g->uid)
             continue;
         for (int32_t j = 0; j < pop->n_commits; j++) {
             const sl_goffset_t *o = &pop->commits[j].o;
 
-            if (!pop->commits[j].cancelled &&
-                (all || tp_listed(tps, n_tps, o->topic, o->partition)))
-                tp_add(&del, &n, &cap, o->topic, o->partition);
+            if (!pop->commits[j].cancelled && (all || tp_set_has(&asked, o->topic, o->partition)))
+                tp_set_add(&del, o->topic, o->partition);
         }
     }
-    sl_grecs_init(&r);
-    for (int32_t i = 0; i < n; i++) {
-        sl_grecs_begin(&r, now_ms);
-        sl_grec_offset_key(&r.buf, g->id, del[i].topic, del[i].partition);
-        sl_grecs_end(&r, true);
-        cancel_commits(gc, g, del[i].topic, del[i].partition);
-        sl_gcoord_offset_del(g, del[i].topic, del[i].partition);
-        sl_gstr_free(&del[i].topic);
+    /* Commits in flight for a deleted partition will not apply. */
+    for (sl_gpop_t *pop = gc->pops_head; pop; pop = pop->next) {
+        if (pop->group_uid != g->uid)
+            continue;
+        for (int32_t j = 0; j < pop->n_commits; j++)
+            if (tp_set_has(&del, pop->commits[j].o.topic, pop->commits[j].o.partition))
+                pop->commits[j].cancelled = true;
     }
-    free(del);
+    sl_grecs_init(&r);
+    for (int32_t i = 0; i < del.n; i++) {
+        sl_grecs_begin(&r, now_ms);
+        sl_grec_offset_key(&r.buf, g->id, del.v[i].topic, del.v[i].partition);
+        sl_grecs_end(&r, true);
+        sl_gcoord_offset_del(g, del.v[i].topic, del.v[i].partition);
+    }
+    tp_set_deinit(&del);
+    tp_set_deinit(&asked);
     if (group_tombstone) {
         sl_grecs_begin(&r, now_ms);
         sl_grec_group_key(&r.buf, g->id);
@@ -308,6 +344,14 @@ commit_check(const sl_group_t *g, const sl_gcommit_req_t *req)
 
     if (g->state == SL_GSTATE_DEAD)
         return SL_GKERR_COORDINATOR_NOT_AVAILABLE;
+    /* A commit without a generation to a group with no members is a
+     * "simple" commit whatever member id it carries: Kafka up to 2.2 stored
+     * it (the group only uses Kafka for its offsets), and clients that
+     * balance through ZooKeeper (pykafka's balanced consumer) commit with
+     * generation -1 and their own member id. A static member (instance id)
+     * is still checked. */
+    if (req->generation_id < 0 && g->state == SL_GSTATE_EMPTY && req->group_instance_id.len < 0)
+        return SL_GKERR_NONE;
     if (req->generation_id >= 0 || mid.len > 0 || req->group_instance_id.len >= 0) {
         sm = sl_gcoord_static_member(g, req->group_instance_id);
         if (sm && !sl_str_eq(sm->id, mid))

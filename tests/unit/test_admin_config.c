@@ -434,16 +434,18 @@ SL_TEST(broker_config_typical_server_properties)
     sl_props_t p;
     sl_errbuf_t err = {{0}};
     static const char text[] = "broker.id=3\n"
-                               "listeners=PLAINTEXT://:9092,SSL://[::1]:9093\n"
-                               "advertised.listeners=PLAINTEXT://kafka1:9092,SSL://kafka1:9093\n"
+                               "listeners=PLAINTEXT://:9092,INTERNAL://[::1]:9093\n"
+                               "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,"
+                               "INTERNAL:PLAINTEXT\n"
+                               "advertised.listeners=PLAINTEXT://kafka1:9092,"
+                               "INTERNAL://kafka1:9093\n"
                                "num.network.threads=3\nnum.io.threads=8\n"
                                "log.dirs=/a, /b ,\n"
                                "num.partitions=6\n"
                                "port=9092\n"
                                "zookeeper.connect=zk:2181/kafka\n"
                                "zookeeper.connection.timeout.ms=6000\n"
-                               "offsets.topic.replication.factor=1\n"
-                               "process.roles=broker\n";
+                               "offsets.topic.replication.factor=1\n";
 
     sl_props_init(&p);
     sl_strlist_init(&warn);
@@ -453,7 +455,7 @@ SL_TEST(broker_config_typical_server_properties)
     SL_CHECK_EQ(cfg.n_listeners, 2);
     SL_CHECK_STR(cfg.listeners[0].host, "");
     SL_CHECK_STR(cfg.listeners[1].host, "::1");
-    SL_CHECK_EQ(cfg.listeners[1].protocol, SL_SECPROTO_SSL);
+    SL_CHECK_EQ(cfg.listeners[1].protocol, SL_SECPROTO_PLAINTEXT);
     SL_CHECK_STR(cfg.advertised[0].host, "kafka1");
     SL_CHECK_EQ(cfg.n_log_dirs, 2);
     SL_CHECK_STR(cfg.log_dirs[1], "/b");
@@ -461,10 +463,9 @@ SL_TEST(broker_config_typical_server_properties)
     SL_CHECK_STR(cfg.zookeeper_connect, "zk:2181/kafka");
     SL_CHECK_EQ(cfg.zookeeper_connection_timeout_ms, 6000);
     SL_CHECK_EQ(cfg.offsets_topic_replication_factor, 1);
-    /* Unknown keys warn, never fail; process.roles warns too. */
-    SL_CHECK_EQ(warn.n, 2);
-    SL_CHECK(strstr(warn.v[0], "'port'") != NULL && strstr(warn.v[0], "line 8") != NULL);
-    SL_CHECK(strstr(warn.v[1], "process.roles") != NULL);
+    /* Unknown keys warn, never fail. */
+    SL_CHECK_EQ(warn.n, 1);
+    SL_CHECK(strstr(warn.v[0], "'port'") != NULL && strstr(warn.v[0], "line 9") != NULL);
     sl_strlist_deinit(&warn);
     sl_broker_config_deinit(&cfg);
     sl_props_deinit(&p);
@@ -488,8 +489,24 @@ SL_TEST(broker_config_errors_name_the_key)
     SL_CHECK_EQ(load_err("listeners=CLIENT://h:1\n", &err), SL_EINVALID_CONFIG);
     SL_CHECK(strstr(err.msg, "CLIENT") != NULL);
     SL_CHECK_OK(load_err("listeners=client://h:1\n"
-                         "listener.security.protocol.map=CLIENT:SASL_SSL\n",
+                         "listener.security.protocol.map=CLIENT:PLAINTEXT\n",
                          &err));
+    /* Listeners Sluice cannot serve as declared are refused, not served
+     * as plaintext. */
+    SL_CHECK_EQ(load_err("listeners=client://h:1\n"
+                         "listener.security.protocol.map=CLIENT:SASL_SSL\n",
+                         &err),
+                SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "CLIENT") && strstr(err.msg, "SASL_SSL") &&
+             strstr(err.msg, "cannot serve"));
+    SL_CHECK_EQ(load_err("listeners=PLAINTEXT://h:1,SSL://h:2\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "listener SSL uses security protocol SSL") != NULL);
+    SL_CHECK_EQ(load_err("listeners=SASL_PLAINTEXT://h:1\n", &err), SL_EINVALID_CONFIG);
+    /* KRaft settings are refused with what to do instead. */
+    SL_CHECK_EQ(load_err("process.roles=broker,controller\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK(strstr(err.msg, "KRaft") && strstr(err.msg, "zookeeper.connect"));
+    SL_CHECK_EQ(load_err("controller.quorum.voters=1@h:9093\n", &err), SL_EINVALID_CONFIG);
+    SL_CHECK_OK(load_err("process.roles=\n", &err));
     SL_CHECK_EQ(load_err("listeners=A://h:1,a://h:2\nlistener.security.protocol.map=A:SSL\n", &err),
                 SL_EINVALID_CONFIG);
     SL_CHECK_EQ(load_err("advertised.listeners=PLAINTEXT://0.0.0.0:9092\n", &err),
@@ -809,29 +826,81 @@ SL_TEST(alter_broker_configs_modes)
 
     sl_cfg_alter_t b[] = {ent("log.retention.hours", "1", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, true, b, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
+                SL_EINVALID_REQUEST);
     SL_CHECK_STR(err.msg, "Cannot update these configs dynamically: log.retention.hours");
 
+    /* Listeners and connection limits are the operator's alone. */
     sl_cfg_alter_t c[] = {ent("listeners", "PLAINTEXT://127.0.0.1:0", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, true, c, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
-    SL_CHECK(strstr(err.msg, "default cluster level") != NULL);
-    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, c, 1, true, &out, &bad, &err));
+                SL_EPOLICY_VIOLATION);
+    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, c, 1, true, &out, &bad, &err),
+                SL_EPOLICY_VIOLATION);
+    SL_CHECK(strstr(err.msg, "--override") != NULL);
+    const char *guarded[] = {"advertised.listeners", "listener.security.protocol.map",
+                             "max.connections", "max.connections.per.ip",
+                             "listener.name.plaintext.max.connections"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(guarded); i++) {
+        sl_cfg_alter_t g[] = {ent("num.io.threads", "4", 0), ent(guarded[i], "0", 0)};
 
-    sl_cfg_alter_t d[] = {ent("listeners", "garbage", 0)};
-    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, d, 1, true, &out, &bad, &err),
-                SL_EINVALID_CONFIG);
+        SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, g, 2, true, &out, &bad, &err),
+                    SL_EPOLICY_VIOLATION);
+        SL_CHECK_EQ(bad, 1);
+    }
+    sl_cfg_alter_t del[] = {ent("listeners", NULL, SL_CFG_OP_DELETE)};
+    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, del, 1, true, &out, &bad, &err));
 
-    sl_cfg_alter_t e[] = {ent("ssl.keystore.password", "secret", 0)};
-    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, e, 1, true, &out, &bad, &err),
+    /* Kafka's dynamic keys Sluice does not act on are accepted; per-listener
+     * keys and passwords are not stored. */
+    sl_cfg_alter_t e[] = {ent("ssl.keystore.password", "secret", 0),
+                          ent("listener.name.internal.ssl.keystore.location", "/k.jks", 0),
+                          ent("listener.name.internal.plain.sasl.jaas.config", "x", 0),
+                          ent("num.io.threads", "4", 0),
+                          ent("num.network.threads", "4", 0),
+                          ent("log.cleaner.threads", "2", 0),
+                          ent("message.max.bytes", "2000000", 0),
+                          ent("sasl.enabled.mechanisms", "PLAIN", 0)};
+    SL_CHECK_OK(sl_broker_config_alter(&cfg, false, e, SL_ARRAY_LEN(e), true, &out, &bad, &err));
+    SL_CHECK(sl_props_get(&out, "ssl.keystore.password") == NULL);
+    SL_CHECK(sl_props_get(&out, "listener.name.internal.ssl.keystore.location") == NULL);
+    SL_CHECK_STR(sl_props_get(&out, "num.io.threads"), "4");
+    SL_CHECK_STR(sl_props_get(&out, "message.max.bytes"), "2000000");
+    /* A bad value among them is still refused, pointing at its entry. */
+    sl_cfg_alter_t e2[] = {ent("listener.name.internal.ssl.keystore.location", "/k.jks", 0),
+                           ent("num.io.threads", "zero", 0)};
+    SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, e2, 2, true, &out, &bad, &err),
                 SL_EINVALID_CONFIG);
-    SL_CHECK(strstr(err.msg, "secret") == NULL);
+    SL_CHECK_EQ(bad, 1);
 
     sl_cfg_alter_t f[] = {ent("no.such.config", "1", 0)};
     SL_CHECK_EQ(sl_broker_config_alter(&cfg, false, f, 1, true, &out, &bad, &err),
                 SL_EINVALID_CONFIG);
     SL_CHECK_STR(err.msg, "Unknown broker config name: no.such.config");
     sl_props_deinit(&out);
+    sl_broker_config_deinit(&cfg);
+}
+
+/* A guarded key persisted by an older Sluice never beats the properties
+ * file: the operator can always recover the broker. */
+SL_TEST(alter_broker_guarded_dynamic_values_are_ignored)
+{
+    sl_broker_config_t cfg;
+    sl_props_t dyn;
+    sl_errbuf_t err = {{0}};
+    sl_cfg_source_t src;
+
+    load_cfg(&cfg, "listeners=PLAINTEXT://127.0.0.1:9999\n");
+    sl_props_init(&dyn);
+    sl_props_set(&dyn, "listeners", "PLAINTEXT://10.1.2.3:1");
+    sl_props_set(&dyn, "max.connections", "0");
+    sl_props_set(&dyn, "num.io.threads", "5");
+    SL_CHECK_OK(sl_broker_config_set_dynamic(&cfg, &dyn, &dyn, &err));
+    SL_CHECK_EQ(cfg.listeners[0].port, 9999);
+    SL_CHECK(cfg.max_connections > 0);
+    SL_CHECK_STR(sl_broker_config_value(&cfg, "listeners", &src), "PLAINTEXT://127.0.0.1:9999");
+    SL_CHECK_EQ(src, SL_CFG_SRC_STATIC_BROKER);
+    SL_CHECK_STR(sl_broker_config_value(&cfg, "num.io.threads", &src), "5");
+    SL_CHECK_EQ(src, SL_CFG_SRC_DYNAMIC_BROKER);
+    sl_props_deinit(&dyn);
     sl_broker_config_deinit(&cfg);
 }
 

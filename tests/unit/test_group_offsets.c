@@ -14,10 +14,11 @@ setup(sl_tg_t *tg)
     sl_tg_start(tg);
 }
 
-/* A commit without a generation (simple consumer / v0). */
+/* A commit with generation -1 under a member id of the client's own
+ * (pykafka's ZooKeeper-balanced consumer). */
 static int16_t
-simple_commit(sl_tg_t *tg, const char *group, const char *topic, int32_t p, int64_t off,
-              int16_t version)
+simple_commit_as(sl_tg_t *tg, const char *group, const char *member, const char *topic, int32_t p,
+                 int64_t off, int16_t version)
 {
     sl_tg_slot_t slot = {.kind = SL_TG_COMMIT};
     sl_gcommit_part_t part = {.topic = sl_str_c(topic),
@@ -29,7 +30,7 @@ simple_commit(sl_tg_t *tg, const char *group, const char *topic, int32_t p, int6
     sl_gcommit_req_t req = {.api_version = version,
                             .group_id = sl_str_c(group),
                             .generation_id = -1,
-                            .member_id = SL_STR_LIT(""),
+                            .member_id = sl_str_c(member),
                             .group_instance_id = SL_STR_NULL,
                             .retention_time_ms = -1,
                             .parts = &part,
@@ -40,6 +41,14 @@ simple_commit(sl_tg_t *tg, const char *group, const char *topic, int32_t p, int6
     SL_CHECK(slot.done);
     SL_CHECK_EQ(slot.commit.n_parts, 1);
     return slot.commit.parts[0].error_code;
+}
+
+/* A commit without a generation (simple consumer / v0). */
+static int16_t
+simple_commit(sl_tg_t *tg, const char *group, const char *topic, int32_t p, int64_t off,
+              int16_t version)
+{
+    return simple_commit_as(tg, group, "", topic, p, off, version);
 }
 
 SL_TEST(group_offsets_simple_commit_and_fetch)
@@ -124,11 +133,20 @@ SL_TEST(group_offsets_commit_with_generation)
         SL_CHECK_EQ(sl_tgc_commit(&a, "t", 3, 102, big), SL_GCOORD_DONE);
         SL_CHECK_EQ(a.commit.commit.parts[0].error_code, SL_GKERR_OFFSET_METADATA_TOO_LARGE);
     }
-    /* After the member leaves, the Empty group takes simple commits. */
+    /* Generation -1 with a member id of the client's own is refused
+     * while the group has members... */
+    SL_CHECK_EQ(simple_commit_as(&tg, "g", "pykafka-1", "t", 3, 6, 2), SL_GKERR_UNKNOWN_MEMBER_ID);
+    /* After the member leaves, the Empty group takes simple commits, with
+     * or without a member id. */
     SL_CHECK_EQ(sl_tgc_leave(&a), SL_GKERR_NONE);
     sl_tg_advance(&tg, 0);
     SL_CHECK_EQ(simple_commit(&tg, "g", "t", 3, 5, 2), SL_GKERR_NONE);
     SL_CHECK_EQ(sl_tg_committed(&tg, "g", "t", 3), 5);
+    SL_CHECK_EQ(simple_commit_as(&tg, "g", "pykafka-1", "t", 3, 6, 1), SL_GKERR_NONE);
+    SL_CHECK_EQ(sl_tg_committed(&tg, "g", "t", 3), 6);
+    /* ...and a group nobody ever joined takes them too. */
+    SL_CHECK_EQ(simple_commit_as(&tg, "zk-balanced", "pykafka-2", "t", 0, 9, 2), SL_GKERR_NONE);
+    SL_CHECK_EQ(sl_tg_committed(&tg, "zk-balanced", "t", 0), 9);
     sl_tg_deinit(&tg);
 }
 
