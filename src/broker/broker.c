@@ -200,6 +200,16 @@ start_listeners(sl_broker_t *b)
     sc.max_frame = b->cfg.socket_request_max_bytes;
     sc.idle_ms = b->cfg.connections_max_idle_ms;
     sc.max_conns = b->cfg.max_connections;
+    sc.max_queued_request_bytes =
+        sl_cfgdef_long(sl_broker_config_value(&b->cfg, "queued.max.request.bytes", NULL), -1);
+    if (sc.max_queued_request_bytes >= 0 && sc.max_queued_request_bytes < sc.max_frame) {
+        /* Kafka refuses this too: a frame could never be read. */
+        sl_error("broker",
+                 "queued.max.request.bytes (%lld) must be -1 or at least "
+                 "socket.request.max.bytes (%d)",
+                 (long long)sc.max_queued_request_bytes, (int)sc.max_frame);
+        return SL_EINVAL;
+    }
     rc = sl_server_new(b->loop, &sc, &sl_broker_conn_cbs, b, &b->srv);
     if (rc != SL_OK)
         return rc;

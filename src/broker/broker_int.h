@@ -130,6 +130,10 @@ void sl_req_respond(sl_req_t *req);
 void sl_req_finish(sl_req_t *req);
 /* Allocates the response struct for the request's API, defaults filled. */
 void *sl_req_resp_new(sl_req_t *req);
+/* req_utf8.c: replaces every malformed UTF-8 sequence in the decoded
+ * request's strings by U+FFFD, as Kafka's decoder reads them; true if any. */
+bool sl_req_sanitize_utf8(sl_req_t *req);
+bool sl_utf8_valid(const uint8_t *p, size_t n);
 
 /* ---- the broker --------------------------------------------------------- */
 
@@ -173,6 +177,9 @@ void sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc);
 /* Auto-creates a topic when allowed; returns it or NULL (err set). */
 sl_btopic_t *sl_btopic_autocreate(sl_broker_t *b, sl_str_t name, int16_t *err);
 
+/* The record bytes a Fetch response may carry: min(MaxBytes, fetch.max.bytes)
+ * for v3+, fetch.max.bytes for v0-2 (h_fetch.c). */
+int64_t sl_fetch_budget(int16_t version, int32_t max_bytes, int32_t fetch_max_bytes);
 /* Wakes parked fetches watching bp after an append (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
 /* Flush completion for acks=all produces (h_produce.c). */

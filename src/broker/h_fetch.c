@@ -17,6 +17,16 @@
  * v10 (KIP-110): older fetches of a zstd topic, or whose data starts with a
  * zstd batch, get UNSUPPORTED_COMPRESSION_TYPE, and a region is cut before
  * its first zstd batch.
+ *
+ * The response budget (docs/broker.md "Limits"): min(MaxBytes, broker
+ * fetch.max.bytes) for v3+, fetch.max.bytes alone for v0-2 (which carry no
+ * MaxBytes), spent partition by partition in request order; the KIP-74
+ * first batch is the one thing that may pass it. A partition named twice is
+ * answered twice, as Kafka does, and each answer spends the budget, so
+ * naming one partition 500 times returns no more than naming it once with
+ * a large PartitionMaxBytes. Down-converted bytes are the only fetch data
+ * held in memory; they are spent from the same budget and handed to the
+ * connection as they are (no copy into the encoded response).
  */
 #include "broker/broker_int.h"
 
@@ -33,6 +43,7 @@ typedef struct fetch_watch {
 
 typedef struct fetch_state {
     sl_log_region_t *regions; /* one per response partition (empty when none) */
+    sl_buf_t *converted;      /* v0-3: the down-converted records, one per partition */
     int32_t n_regions;
     fetch_watch_t *watches;
     int32_t n_watches;
@@ -112,7 +123,7 @@ cut_before_zstd(sl_log_region_t *rg)
 static void
 read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
                       sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, int64_t max, int64_t hw,
-                      int64_t *budget, bool *first)
+                      sl_buf_t *conv, int64_t *budget, bool *first)
 {
     int16_t ver = req->hdr.api_version;
     sl_log_region_t rg;
@@ -138,9 +149,11 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     if (rc != SL_OK) {
         pd->ErrorCode = sl_kerr_from_status(rc);
     } else if (out.len > 0) {
-        pd->Records =
-            (sl_bytes_t){sl_arena_memdup(&req->arena, out.data, out.len), (int32_t)out.len};
-        *budget -= (int64_t)out.len;
+        /* Like a region, the view names its holder; fetch_send takes it. */
+        *conv = out;
+        out = SL_BUF_INIT;
+        pd->Records = (sl_bytes_t){(const uint8_t *)conv, (int32_t)conv->len};
+        *budget -= (int64_t)conv->len;
         *first = false;
     }
     sl_buf_deinit(&raw);
@@ -151,14 +164,26 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
 static void
 release_regions(fetch_state_t *fs)
 {
-    for (int32_t i = 0; i < fs->n_regions; i++)
+    for (int32_t i = 0; i < fs->n_regions; i++) {
         sl_log_region_release(&fs->regions[i]);
+        memset(&fs->regions[i], 0, sizeof(fs->regions[i]));
+        sl_buf_deinit(&fs->converted[i]);
+    }
+}
+
+/* A name that could not be a topic (non-UTF-8 bytes, read as U+FFFD, or
+ * any other illegal name) is INVALID_TOPIC_EXCEPTION, not just unknown. */
+static int16_t
+unknown_topic_error(sl_str_t name)
+{
+    return sl_topic_name_validate(name, NULL) != SL_OK ? SL_KERR_INVALID_TOPIC_EXCEPTION
+                                                       : SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 static void
-read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
+read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *fp,
                sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, sl_log_region_t *rg,
-               int64_t *budget, bool *first)
+               sl_buf_t *conv, int64_t *budget, bool *first)
 {
     int16_t ver = req->hdr.api_version;
     const sl_topic_t *t;
@@ -168,7 +193,7 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     pd->PartitionIndex = fp->Partition;
     pd->Records = (sl_bytes_t){(const uint8_t *)"", 0};
     if (bp == NULL) {
-        pd->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        pd->ErrorCode = unknown_topic_error(topic);
         return;
     }
     hw = sl_plog_hw(bp->pl);
@@ -190,7 +215,7 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     if (fp->FetchOffset == hw && fp->FetchOffset >= pd->LogStartOffset)
         return;
     if (ver < 4)
-        return read_partition_legacy(req, fp, pd, bp, max, hw, budget, first);
+        return read_partition_legacy(req, fp, pd, bp, max, hw, conv, budget, first);
     rc = sl_plog_read(bp->pl, fp->FetchOffset, max > 0 ? max : 0, hw, *first, rg);
     if (rc == SL_OK && ver < 10 && rg->len > 0)
         rc = cut_before_zstd(rg);
@@ -208,19 +233,29 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     }
 }
 
+/* The bytes of records the response may carry (see the top). */
+int64_t
+sl_fetch_budget(int16_t version, int32_t max_bytes, int32_t fetch_max_bytes)
+{
+    int64_t budget = fetch_max_bytes > 0 ? fetch_max_bytes : INT32_MAX;
+
+    if (version >= 3)
+        budget = SL_MIN(budget, (int64_t)max_bytes);
+    return SL_MAX(budget, 0);
+}
+
 /* Fills the response from the logs; returns the bytes found. */
 static int64_t
 fetch_fill(sl_req_t *req, fetch_state_t *fs)
 {
     sl_FetchRequest_t *fq = req->body;
     sl_FetchResponse_t *resp = sl_req_resp_new(req);
-    int64_t budget = req->hdr.api_version >= 3 ? fq->MaxBytes : INT32_MAX;
+    int64_t budget =
+        sl_fetch_budget(req->hdr.api_version, fq->MaxBytes, req->b->cfg.fetch_max_bytes);
     int64_t found = 0;
     bool first = true;
     int32_t k = 0;
 
-    if (budget <= 0)
-        budget = 0;
     SL_KARR(req, resp->Responses, fq->Topics.len, sl_FetchResponse_FetchableTopicResponse_init);
     for (int32_t i = 0; i < fq->Topics.len; i++) {
         sl_FetchRequest_FetchTopic_t *ft = &fq->Topics.items[i];
@@ -231,11 +266,14 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
         SL_KARR(req, tr->Partitions, ft->Partitions.len, sl_FetchResponse_PartitionData_init);
         for (int32_t j = 0; j < ft->Partitions.len; j++) {
             sl_FetchRequest_FetchPartition_t *fp = &ft->Partitions.items[j];
-            sl_log_region_t *rg = &fs->regions[k++];
+            sl_log_region_t *rg = &fs->regions[k];
+            sl_buf_t *conv = &fs->converted[k++];
 
             memset(rg, 0, sizeof(*rg));
-            read_partition(req, fp, &tr->Partitions.items[j],
-                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, &budget, &first);
+            sl_buf_deinit(conv);
+            read_partition(req, ft->Topic, fp, &tr->Partitions.items[j],
+                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, conv, &budget,
+                           &first);
             found += tr->Partitions.items[j].Records.len;
             if (tr->Partitions.items[j].ErrorCode != SL_KERR_NONE)
                 found = INT64_MAX / 2; /* errors answer at once */
@@ -246,15 +284,19 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
 
 /* ---- sending: memory chunks and file regions ----------------------------- */
 
+/* Records spliced in at an offset of the encoded response: a file region
+ * (v4+) or a buffer of converted records (v0-3). */
 typedef struct splice {
     size_t at; /* offset in the encoded buffer */
     sl_log_region_t *rg;
+    sl_buf_t *mem;
 } splice_t;
 
 typedef struct splice_list {
     splice_t *v;
     size_t n, cap;
     sl_arena_t *arena;
+    bool mem; /* the views name sl_buf_t holders, not regions */
 } splice_list_t;
 
 static void
@@ -273,7 +315,10 @@ on_records(sl_writer_t *wr, const uint8_t *ptr, size_t len, void *arg)
         sl->v = v;
         sl->cap = cap;
     }
-    sl->v[sl->n++] = (splice_t){wr->buf->len, (sl_log_region_t *)(uintptr_t)ptr};
+    if (sl->mem)
+        sl->v[sl->n++] = (splice_t){wr->buf->len, NULL, (sl_buf_t *)(uintptr_t)ptr};
+    else
+        sl->v[sl->n++] = (splice_t){wr->buf->len, (sl_log_region_t *)(uintptr_t)ptr, NULL};
 }
 
 static void
@@ -285,13 +330,18 @@ region_done(void *arg)
     free(rg);
 }
 
+static int64_t
+splice_len(const splice_t *sp)
+{
+    return sp->rg != NULL ? sp->rg->len : (int64_t)sp->mem->len;
+}
+
 static void
 fetch_send(sl_req_t *req, fetch_state_t *fs)
 {
-    splice_list_t sl = {.arena = &req->arena};
+    splice_list_t sl = {.arena = &req->arena, .mem = req->hdr.api_version < 4};
     sl_buf_t buf = SL_BUF_INIT;
-    /* v0-3 carry converted bytes in memory: copy them like any bytes. */
-    sl_writer_t wr = {&buf, req->hdr.api_version >= 4 ? on_records : NULL, &sl};
+    sl_writer_t wr = {&buf, on_records, &sl};
     int64_t total;
     size_t pos = 0;
 
@@ -300,17 +350,31 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
     sl_kencode(req->desc->response, req->resp, req->hdr.api_version, &wr);
     total = (int64_t)buf.len;
     for (size_t i = 0; i < sl.n; i++)
-        total += sl.v[i].rg->len;
+        total += splice_len(&sl.v[i]);
+    if (total > INT32_MAX) {
+        /* Only a fetch.max.bytes near 2 GiB plus a huge first batch gets
+         * here; a frame cannot say its size, so end the connection. */
+        sl_warn("broker", "conn %llu %s: fetch response of %lld bytes cannot be framed; closing",
+                (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), (long long)total);
+        sl_buf_deinit(&buf);
+        release_regions(fs);
+        sl_conn_close(req->c);
+        return;
+    }
     sl_conn_send_size(req->c, (int32_t)total);
     for (size_t i = 0; i < sl.n; i++) {
-        sl_log_region_t *held = sl_xmalloc(sizeof(*held));
-
         sl_conn_send_copy(req->c, buf.data + pos, sl.v[i].at - pos);
         pos = sl.v[i].at;
-        /* The connection now owns the segment reference. */
-        *held = *sl.v[i].rg;
-        memset(sl.v[i].rg, 0, sizeof(*sl.v[i].rg));
-        sl_conn_send_file(req->c, held->fd, held->pos, (size_t)held->len, region_done, held);
+        if (sl.v[i].mem != NULL) {
+            sl_conn_send_buf(req->c, sl.v[i].mem); /* the connection frees it once sent */
+        } else {
+            sl_log_region_t *held = sl_xmalloc(sizeof(*held));
+
+            /* The connection now owns the segment reference. */
+            *held = *sl.v[i].rg;
+            memset(sl.v[i].rg, 0, sizeof(*sl.v[i].rg));
+            sl_conn_send_file(req->c, held->fd, held->pos, (size_t)held->len, region_done, held);
+        }
     }
     sl_conn_send_copy(req->c, buf.data + pos, buf.len - pos);
     sl_buf_deinit(&buf);
@@ -355,6 +419,7 @@ static void
 fetch_cancel(sl_req_t *req)
 {
     unwatch(req);
+    release_regions(req->park);
 }
 
 static void
@@ -424,6 +489,11 @@ sl_h_Fetch(sl_req_t *req)
     for (int32_t i = 0; i < fq->Topics.len; i++)
         n += fq->Topics.items[i].Partitions.len;
     fs->regions = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->regions));
+    fs->converted = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->converted));
+    for (int32_t i = 0; i < n; i++) {
+        memset(&fs->regions[i], 0, sizeof(fs->regions[i]));
+        fs->converted[i] = SL_BUF_INIT;
+    }
     fs->n_regions = n;
     req->park = fs;
     if (req->hdr.api_version >= 7 && fq->SessionId != 0) {

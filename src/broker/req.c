@@ -93,15 +93,24 @@ sl_req_resp_new(sl_req_t *req)
     return resp;
 }
 
+/* Encodes the whole frame, size prefix included, into buf (empty): one
+ * buffer per response, so a queued reply holds only its own bytes. */
 static void
 encode_response(sl_req_t *req, sl_buf_t *buf)
 {
     sl_writer_t wr = {buf};
+    uint32_t n;
 
-    SL_ASSERT(req->resp != NULL);
+    SL_ASSERT(req->resp != NULL && buf->len == 0);
+    (void)sl_buf_extend(buf, 4);
     sl_kheader_response_encode(req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id,
                                &wr);
     sl_kencode(req->desc->response, req->resp, req->hdr.api_version, &wr);
+    n = (uint32_t)(buf->len - 4);
+    buf->data[0] = (uint8_t)(n >> 24);
+    buf->data[1] = (uint8_t)(n >> 16);
+    buf->data[2] = (uint8_t)(n >> 8);
+    buf->data[3] = (uint8_t)n;
 }
 
 void
@@ -110,7 +119,6 @@ sl_req_respond(sl_req_t *req)
     sl_buf_t buf = SL_BUF_INIT;
 
     encode_response(req, &buf);
-    sl_conn_send_size(req->c, (int32_t)buf.len);
     sl_conn_send_buf(req->c, &buf);
     sl_buf_deinit(&buf);
     sl_conn_unmute(req->c);
@@ -145,8 +153,7 @@ pipeline_drain(sl_bconn_t *bc)
             break;
         sl_dlist_remove(&req->link);
         bc->n_pipeline--;
-        sl_conn_send_size(bc->c, (int32_t)req->out.len);
-        sl_conn_send_copy(bc->c, req->out.data, req->out.len);
+        sl_conn_send_buf(bc->c, &req->out); /* a recycled request keeps no buffer */
         req_recycle(bc, req);
     }
     if (bc->depth_muted && bc->n_pipeline < PIPELINE_MAX) {
@@ -196,13 +203,16 @@ sl_apiversions_fallback(sl_req_t *req)
     sl_conn_unmute(req->c);
 }
 
+/* Closes the connection after what is already queued: the responses to
+ * the valid requests before this one still reach the client (they are
+ * usually queued in this same iteration), nothing after it is read. */
 static void
 reject(sl_req_t *req, const char *why)
 {
     sl_debug("broker", "conn %llu %s: %s (api %d v%d); closing",
              (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), why, req->hdr.api_key,
              req->hdr.api_version);
-    sl_conn_close(req->c);
+    sl_conn_close_flush(req->c);
 }
 
 /* Decodes the frame into req; SL_OK, or the connection was answered/closed. */
@@ -232,6 +242,9 @@ decode(sl_req_t *req, uint8_t *data, size_t len)
     rc = sl_kdecode(req->desc->request, req->body, req->hdr.api_version, &rd, &req->arena);
     if (rc != SL_OK)
         return reject(req, "malformed request body"), rc;
+    if (sl_req_sanitize_utf8(req))
+        sl_debug("broker", "conn %llu %s: non-UTF-8 string(s) in api %d read as U+FFFD",
+                 (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), req->hdr.api_key);
     return SL_OK;
 }
 
