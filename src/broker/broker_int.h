@@ -212,6 +212,10 @@ void sl_group_commit_fill(sl_req_t *req, const sl_gcommit_resp_t *r);
 
 /* Maps an internal status to a Kafka error code (errors.c). */
 int16_t sl_kerr_from_status(int rc);
+/* The error for a topic that is not there: INVALID_TOPIC_EXCEPTION when the
+ * name could not be a topic (non-UTF-8 bytes, read as U+FFFD, or any other
+ * illegal name), else UNKNOWN_TOPIC_OR_PARTITION (errors.c). */
+int16_t sl_kerr_unknown_topic(sl_str_t name);
 
 /* Handlers (h_*.c). */
 int sl_h_ApiVersions(sl_req_t *req);

@@ -171,15 +171,6 @@ release_regions(fetch_state_t *fs)
     }
 }
 
-/* A name that could not be a topic (non-UTF-8 bytes, read as U+FFFD, or
- * any other illegal name) is INVALID_TOPIC_EXCEPTION, not just unknown. */
-static int16_t
-unknown_topic_error(sl_str_t name)
-{
-    return sl_topic_name_validate(name, NULL) != SL_OK ? SL_KERR_INVALID_TOPIC_EXCEPTION
-                                                       : SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-}
-
 static void
 read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *fp,
                sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, sl_log_region_t *rg,
@@ -193,7 +184,7 @@ read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *
     pd->PartitionIndex = fp->Partition;
     pd->Records = (sl_bytes_t){(const uint8_t *)"", 0};
     if (bp == NULL) {
-        pd->ErrorCode = unknown_topic_error(topic);
+        pd->ErrorCode = sl_kerr_unknown_topic(topic);
         return;
     }
     hw = sl_plog_hw(bp->pl);
