@@ -177,9 +177,19 @@ void sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc);
 /* Auto-creates a topic when allowed; returns it or NULL (err set). */
 sl_btopic_t *sl_btopic_autocreate(sl_broker_t *b, sl_str_t name, int16_t *err);
 
-/* The record bytes a Fetch response may carry: min(MaxBytes, fetch.max.bytes)
- * for v3+, fetch.max.bytes for v0-2 (h_fetch.c). */
-int64_t sl_fetch_budget(int16_t version, int32_t max_bytes, int32_t fetch_max_bytes);
+/* fetch_plan.c: the byte budget of one Fetch response. */
+typedef struct sl_fetch_plan {
+    int64_t budget; /* min(MaxBytes, fetch.max.bytes); fetch.max.bytes for v0-2 */
+    int64_t left;   /* what is left of it (negative after a KIP-74 first batch) */
+    bool first;     /* nothing taken yet: the next batch may pass the limits */
+} sl_fetch_plan_t;
+
+void sl_fetch_plan_init(sl_fetch_plan_t *p, int16_t version, int32_t max_bytes,
+                        int32_t fetch_max_bytes);
+/* The limit for the next partition: min(PartitionMaxBytes, left), >= 0. */
+int64_t sl_fetch_plan_limit(const sl_fetch_plan_t *p, int32_t partition_max_bytes);
+/* A partition's answer took bytes of records. */
+void sl_fetch_plan_took(sl_fetch_plan_t *p, int64_t bytes);
 /* Wakes parked fetches watching bp after an append (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
 /* Flush completion for acks=all produces (h_produce.c). */

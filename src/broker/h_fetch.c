@@ -18,10 +18,10 @@
  * zstd batch, get UNSUPPORTED_COMPRESSION_TYPE, and a region is cut before
  * its first zstd batch.
  *
- * The response budget (docs/broker.md "Limits"): min(MaxBytes, broker
- * fetch.max.bytes) for v3+, fetch.max.bytes alone for v0-2 (which carry no
- * MaxBytes), spent partition by partition in request order; the KIP-74
- * first batch is the one thing that may pass it. A partition named twice is
+ * The response budget (fetch_plan.c): min(MaxBytes, broker fetch.max.bytes)
+ * for v3+, fetch.max.bytes alone for v0-2 (which carry no MaxBytes), spent
+ * partition by partition in request order; the KIP-74 first batch is the
+ * one thing that may pass it. A partition named twice is
  * answered twice, as Kafka does, and each answer spends the budget, so
  * naming one partition 500 times returns no more than naming it once with
  * a large PartitionMaxBytes. Down-converted bytes are the only fetch data
@@ -123,7 +123,7 @@ cut_before_zstd(sl_log_region_t *rg)
 static void
 read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
                       sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, int64_t max, int64_t hw,
-                      sl_buf_t *conv, int64_t *budget, bool *first)
+                      sl_buf_t *conv, sl_fetch_plan_t *plan)
 {
     int16_t ver = req->hdr.api_version;
     sl_log_region_t rg;
@@ -134,7 +134,7 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
 
     memset(&rg, 0, sizeof(rg));
     sl_legacy_down_opts_init(&o, ver < 2 ? 0 : 1, fp->FetchOffset, (size_t)SL_MAX(max, 0));
-    o.min_one = ver >= 3 && *first;
+    o.min_one = ver >= 3 && plan->first;
     o.partial_tail = ver < 3;
     o.max_decompressed = LEGACY_DECOMPRESS_BUDGET;
     if (max <= 0 && !o.min_one)
@@ -153,8 +153,7 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
         *conv = out;
         out = SL_BUF_INIT;
         pd->Records = (sl_bytes_t){(const uint8_t *)conv, (int32_t)conv->len};
-        *budget -= (int64_t)conv->len;
-        *first = false;
+        sl_fetch_plan_took(plan, (int64_t)conv->len);
     }
     sl_buf_deinit(&raw);
     sl_buf_deinit(&out);
@@ -174,7 +173,7 @@ release_regions(fetch_state_t *fs)
 static void
 read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *fp,
                sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, sl_log_region_t *rg,
-               sl_buf_t *conv, int64_t *budget, bool *first)
+               sl_buf_t *conv, sl_fetch_plan_t *plan)
 {
     int16_t ver = req->hdr.api_version;
     const sl_topic_t *t;
@@ -192,7 +191,7 @@ read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *
     pd->LastStableOffset = hw;
     pd->LogStartOffset = sl_plog_log_start(bp->pl);
     pd->AbortedTransactions.len = req->hdr.api_version >= 4 ? 0 : -1;
-    max = SL_MIN((int64_t)fp->PartitionMaxBytes, *budget);
+    max = sl_fetch_plan_limit(plan, fp->PartitionMaxBytes);
     t = sl_topics_find(req->b->topics, sl_str_c(bp->topic->name));
     /* Kafka's checks, from the topic config alone, data or not. */
     if (ver < 10 && t != NULL && t->cfg.compression_type == SL_CFG_COMPRESSION_ZSTD) {
@@ -206,8 +205,8 @@ read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *
     if (fp->FetchOffset == hw && fp->FetchOffset >= pd->LogStartOffset)
         return;
     if (ver < 4)
-        return read_partition_legacy(req, fp, pd, bp, max, hw, conv, budget, first);
-    rc = sl_plog_read(bp->pl, fp->FetchOffset, max > 0 ? max : 0, hw, *first, rg);
+        return read_partition_legacy(req, fp, pd, bp, max, hw, conv, plan);
+    rc = sl_plog_read(bp->pl, fp->FetchOffset, max, hw, plan->first, rg);
     if (rc == SL_OK && ver < 10 && rg->len > 0)
         rc = cut_before_zstd(rg);
     if (rc != SL_OK) {
@@ -219,20 +218,8 @@ read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *
     if (rg->len > 0) {
         /* The view's pointer names the region; the encoder hook splices it in. */
         pd->Records = (sl_bytes_t){(const uint8_t *)rg, (int32_t)rg->len};
-        *budget -= rg->len;
-        *first = false;
+        sl_fetch_plan_took(plan, rg->len);
     }
-}
-
-/* The bytes of records the response may carry (see the top). */
-int64_t
-sl_fetch_budget(int16_t version, int32_t max_bytes, int32_t fetch_max_bytes)
-{
-    int64_t budget = fetch_max_bytes > 0 ? fetch_max_bytes : INT32_MAX;
-
-    if (version >= 3)
-        budget = SL_MIN(budget, (int64_t)max_bytes);
-    return SL_MAX(budget, 0);
 }
 
 /* Fills the response from the logs; returns the bytes found. */
@@ -241,12 +228,11 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
 {
     sl_FetchRequest_t *fq = req->body;
     sl_FetchResponse_t *resp = sl_req_resp_new(req);
-    int64_t budget =
-        sl_fetch_budget(req->hdr.api_version, fq->MaxBytes, req->b->cfg.fetch_max_bytes);
+    sl_fetch_plan_t plan;
     int64_t found = 0;
-    bool first = true;
     int32_t k = 0;
 
+    sl_fetch_plan_init(&plan, req->hdr.api_version, fq->MaxBytes, req->b->cfg.fetch_max_bytes);
     SL_KARR(req, resp->Responses, fq->Topics.len, sl_FetchResponse_FetchableTopicResponse_init);
     for (int32_t i = 0; i < fq->Topics.len; i++) {
         sl_FetchRequest_FetchTopic_t *ft = &fq->Topics.items[i];
@@ -263,8 +249,7 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
             memset(rg, 0, sizeof(*rg));
             sl_buf_deinit(conv);
             read_partition(req, ft->Topic, fp, &tr->Partitions.items[j],
-                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, conv, &budget,
-                           &first);
+                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, conv, &plan);
             found += tr->Partitions.items[j].Records.len;
             if (tr->Partitions.items[j].ErrorCode != SL_KERR_NONE)
                 found = INT64_MAX / 2; /* errors answer at once */
