@@ -312,19 +312,54 @@ splice_len(const splice_t *sp)
     return sp->rg != NULL ? sp->rg->len : (int64_t)sp->mem->len;
 }
 
+/* The encoded response, shared by the pieces that point into it: a fetch
+ * naming many partitions encodes to a large buffer, which is sent as it is
+ * rather than copied again. */
+typedef struct shared_buf {
+    int refs;
+    uint8_t *data;
+} shared_buf_t;
+
+#define SEGMENT_COPY_MAX 512 /* smaller segments are copied (and coalesced) */
+
+static void
+shared_unref(void *arg)
+{
+    shared_buf_t *sh = arg;
+
+    if (--sh->refs == 0) {
+        free(sh->data);
+        free(sh);
+    }
+}
+
+static void
+send_segment(sl_conn_t *c, shared_buf_t *sh, size_t from, size_t to)
+{
+    if (to - from <= SEGMENT_COPY_MAX) {
+        sl_conn_send_copy(c, sh->data + from, to - from);
+        return;
+    }
+    sh->refs++;
+    sl_conn_send_ref(c, sh->data + from, to - from, shared_unref, sh);
+}
+
 static void
 fetch_send(sl_req_t *req, fetch_state_t *fs)
 {
     splice_list_t sl = {.arena = &req->arena, .mem = req->hdr.api_version < 4};
     sl_buf_t buf = SL_BUF_INIT;
     sl_writer_t wr = {&buf, on_records, &sl};
+    shared_buf_t *sh;
+    uint32_t size;
     int64_t total;
     size_t pos = 0;
 
+    (void)sl_buf_extend(&buf, 4); /* the size prefix, filled in below */
     sl_kheader_response_encode(req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id,
                                &wr);
     sl_kencode(req->desc->response, req->resp, req->hdr.api_version, &wr);
-    total = (int64_t)buf.len;
+    total = (int64_t)buf.len - 4;
     for (size_t i = 0; i < sl.n; i++)
         total += splice_len(&sl.v[i]);
     if (total > INT32_MAX) {
@@ -337,9 +372,16 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
         sl_conn_close(req->c);
         return;
     }
-    sl_conn_send_size(req->c, (int32_t)total);
+    size = (uint32_t)total;
+    buf.data[0] = (uint8_t)(size >> 24);
+    buf.data[1] = (uint8_t)(size >> 16);
+    buf.data[2] = (uint8_t)(size >> 8);
+    buf.data[3] = (uint8_t)size;
+    sh = sl_xmalloc(sizeof(*sh));
+    sh->refs = 1;
+    sh->data = buf.data;
     for (size_t i = 0; i < sl.n; i++) {
-        sl_conn_send_copy(req->c, buf.data + pos, sl.v[i].at - pos);
+        send_segment(req->c, sh, pos, sl.v[i].at);
         pos = sl.v[i].at;
         if (sl.v[i].mem != NULL) {
             sl_conn_send_buf(req->c, sl.v[i].mem); /* the connection frees it once sent */
@@ -352,8 +394,8 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
             sl_conn_send_file(req->c, held->fd, held->pos, (size_t)held->len, region_done, held);
         }
     }
-    sl_conn_send_copy(req->c, buf.data + pos, buf.len - pos);
-    sl_buf_deinit(&buf);
+    send_segment(req->c, sh, pos, buf.len);
+    shared_unref(sh); /* the pieces hold the rest */
     release_regions(fs);
     sl_conn_unmute(req->c);
 }
