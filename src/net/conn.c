@@ -351,19 +351,31 @@ conn_read(sl_conn_t *c)
 }
 
 /* The peer sent FIN while we were not reading. If everything it sent has
- * been consumed, no request can follow: close and report now. Otherwise
- * keep going; reading reaches the EOF after the pending requests. */
+ * been consumed, no request can follow: close and report now. The same when
+ * what it sent cannot complete the partial frame we hold: that frame (and
+ * its share of queued.max.request.bytes, which it may be waiting for) would
+ * otherwise be kept until the idle timeout. Otherwise keep going; reading
+ * reaches the EOF after the pending requests. */
 static void
 conn_peer_fin(sl_conn_t *c)
 {
     int unread = 0;
-    size_t pending = c->rx_end - c->rx_start - (c->muted ? 4 + c->frame_len : 0);
+    size_t avail = c->rx_end - c->rx_start;
+    size_t pending = avail - (c->muted ? 4 + c->frame_len : 0);
 
-    if (ioctl(c->fd, FIONREAD, &unread) != 0)
+    if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread < 0)
         unread = 0;
     if (unread == 0 && pending == 0) {
         sl_conn_shutdown(c, "peer closed");
         return;
+    }
+    if (!c->muted && avail >= 4) {
+        size_t want = 4 + (size_t)read_be32(c->rx + c->rx_start); /* size-checked on arrival */
+
+        if (avail + (size_t)unread < want) {
+            sl_conn_shutdown(c, "peer closed mid-frame");
+            return;
+        }
     }
     c->peer_eof = true;
 }

@@ -117,6 +117,17 @@ SL_TEST(net_partial_frames_share_queued_max_request_bytes)
     sl_tn_spin(t.loop, 10, 5);
     SL_CHECK(sl_server_rx_mem(t.srv) <= cfg.max_queued_request_bytes);
     SL_CHECK_EQ(t.nframes, 0);
+    /* A starved peer that leaves mid-frame is closed at once, not at the
+     * idle timeout: its frame can never complete. */
+    {
+        int gone = sl_tn_connect(AF_INET, t.port);
+
+        send_partial(gone, frame, 100 * 1024); /* the rest and the FIN fit the socket buffer */
+        SL_TN_DRIVE(t.loop, sl_server_stats(t.srv).rx_starved > 1);
+        close(gone);
+        SL_TN_DRIVE(t.loop, t.closed == 1);
+        SL_CHECK_STR(t.close_reason, "peer closed mid-frame");
+    }
     /* A small request still gets through: the first 16 KiB are granted. */
     small = sl_tn_connect(AF_INET, t.port);
     sl_tn_write_all(small, "\0\0\0\2hi", 6);
@@ -133,7 +144,7 @@ SL_TEST(net_partial_frames_share_queued_max_request_bytes)
     close(a);
     close(b);
     close(small);
-    SL_TN_DRIVE(t.loop, t.closed == 3);
+    SL_TN_DRIVE(t.loop, t.closed == 4);
     SL_CHECK_EQ(sl_server_rx_mem(t.srv), 0);
     sl_tn_stop(&t);
 }
