@@ -26,7 +26,10 @@
  * naming one partition 500 times returns no more than naming it once with
  * a large PartitionMaxBytes. Down-converted bytes are the only fetch data
  * held in memory; they are spent from the same budget and handed to the
- * connection as they are (no copy into the encoded response).
+ * connection as they are (no copy into the encoded response). Across
+ * connections they are bounded too: while DOWNCONV_INFLIGHT_MAX bytes of
+ * converted records wait to be sent (clients that fetch and do not read),
+ * old-version fetches are answered without records and ask again.
  */
 #include "broker/broker_int.h"
 
@@ -42,6 +45,7 @@ typedef struct fetch_watch {
 } fetch_watch_t;
 
 typedef struct fetch_state {
+    sl_broker_t *b;
     sl_log_region_t *regions; /* one per response partition (empty when none) */
     sl_buf_t *converted;      /* v0-3: the down-converted records, one per partition */
     int32_t n_regions;
@@ -55,6 +59,9 @@ typedef struct fetch_state {
 
 /* Conversion memory per partition: a batch may expand to this much. */
 #define LEGACY_DECOMPRESS_BUDGET (64u << 20)
+/* Converted records all connections may hold before old-version fetches
+ * get none (docs/broker.md "Limits"). */
+#define DOWNCONV_INFLIGHT_MAX ((int64_t)256 << 20)
 /* Chunk read while walking batch headers for zstd. */
 #define ZSTD_WALK_CHUNK 65536
 
@@ -130,8 +137,12 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     sl_legacy_down_opts_t o;
     sl_legacy_down_info_t info;
     sl_buf_t raw = SL_BUF_INIT, out = SL_BUF_INIT, scratch = SL_BUF_INIT;
+    int64_t room = DOWNCONV_INFLIGHT_MAX - req->b->down_inflight;
     int rc;
 
+    if (room <= 0)
+        return; /* enough converted data waits for slow readers: none now */
+    max = SL_MIN(max, room);
     memset(&rg, 0, sizeof(rg));
     sl_legacy_down_opts_init(&o, ver < 2 ? 0 : 1, fp->FetchOffset, (size_t)SL_MAX(max, 0));
     o.min_one = ver >= 3 && plan->first;
@@ -154,6 +165,7 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
         out = SL_BUF_INIT;
         pd->Records = (sl_bytes_t){(const uint8_t *)conv, (int32_t)conv->len};
         sl_fetch_plan_took(plan, (int64_t)conv->len);
+        req->b->down_inflight += (int64_t)conv->len;
     }
     sl_buf_deinit(&raw);
     sl_buf_deinit(&out);
@@ -166,8 +178,26 @@ release_regions(fetch_state_t *fs)
     for (int32_t i = 0; i < fs->n_regions; i++) {
         sl_log_region_release(&fs->regions[i]);
         memset(&fs->regions[i], 0, sizeof(fs->regions[i]));
+        fs->b->down_inflight -= (int64_t)fs->converted[i].len;
         sl_buf_deinit(&fs->converted[i]);
     }
+}
+
+/* Converted records handed to a connection: counted until sent. */
+typedef struct down_held {
+    sl_broker_t *b;
+    uint8_t *data;
+    size_t len;
+} down_held_t;
+
+static void
+down_done(void *arg)
+{
+    down_held_t *h = arg;
+
+    h->b->down_inflight -= (int64_t)h->len;
+    free(h->data);
+    free(h);
 }
 
 static void
@@ -247,7 +277,7 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
             sl_buf_t *conv = &fs->converted[k++];
 
             memset(rg, 0, sizeof(*rg));
-            sl_buf_deinit(conv);
+            SL_ASSERT(conv->data == NULL); /* released when it parked */
             read_partition(req, ft->Topic, fp, &tr->Partitions.items[j],
                            sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, conv, &plan);
             found += tr->Partitions.items[j].Records.len;
@@ -384,7 +414,11 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
         send_segment(req->c, sh, pos, sl.v[i].at);
         pos = sl.v[i].at;
         if (sl.v[i].mem != NULL) {
-            sl_conn_send_buf(req->c, sl.v[i].mem); /* the connection frees it once sent */
+            down_held_t *h = sl_xmalloc(sizeof(*h));
+
+            h->b = req->b;
+            h->data = sl_buf_take(sl.v[i].mem, &h->len);
+            sl_conn_send_ref(req->c, h->data, h->len, down_done, h);
         } else {
             sl_log_region_t *held = sl_xmalloc(sizeof(*held));
 
@@ -506,6 +540,7 @@ sl_h_Fetch(sl_req_t *req)
 
     for (int32_t i = 0; i < fq->Topics.len; i++)
         n += fq->Topics.items[i].Partitions.len;
+    fs->b = req->b;
     fs->regions = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->regions));
     fs->converted = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->converted));
     for (int32_t i = 0; i < n; i++) {

@@ -133,6 +133,41 @@ def test_fetch_v2_one_partition_named_50_times_is_capped(broker):
     assert api_versions_ok(broker.bootstrap)
 
 
+def v2_first_partition(resp):
+    """(error, records length) of the first partition of a Fetch v2 answer."""
+    (tlen,) = struct.unpack(">h", resp[12:14])
+    at = 14 + tlen + 4
+    part, err, hw, rec_len = struct.unpack(">ihqi", resp[at:at + 18])
+    return err, rec_len
+
+
+def test_down_converted_fetches_left_unread_share_one_bound(broker):
+    """12 clients send the v2 attack and never read: together they hold at
+    most 256 MiB of converted records (not 12 x 55 MiB); meanwhile an old
+    consumer is answered (without records), and gets records again once
+    they are gone."""
+    fill_partition(broker, "big2", 20 * MIB)
+    attackers = []
+    for _ in range(12):
+        c = kwire.Conn(broker.bootstrap, timeout=120)
+        c.send(kwire.frame(fetch_v2("big2", 50, 20 * MIB)))
+        c.recv_exact(4)  # its answer is queued
+        attackers.append(c)
+    assert hwm_kib(broker) < kib_bound(360 * 1024), hwm_kib(broker)
+    healthy = kwire.Conn(broker.bootstrap)
+    err, _ = v2_first_partition(healthy.roundtrip(fetch_v2("big2", 1, 1 << 20)))
+    assert err == 0
+    for c in attackers:
+        c.close()
+
+    def served():
+        err, rec_len = v2_first_partition(healthy.roundtrip(fetch_v2("big2", 1, 1 << 20)))
+        assert err == 0
+        return rec_len > 0
+    wait_until(served, DEADLINE_S, "an old consumer to get records again")
+    healthy.close()
+
+
 def test_fetch_v11_one_partition_named_500_times_is_capped(broker):
     """MaxBytes 2^31-1 and one partition listed 500 times used to return
     2 GB; the response is min(MaxBytes, fetch.max.bytes)."""
