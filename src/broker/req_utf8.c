@@ -149,5 +149,13 @@ sanitize_struct(const sl_kstruct_t *sd, uint8_t *p, sl_arena_t *a, int depth)
 bool
 sl_req_sanitize_utf8(sl_req_t *req)
 {
-    return sanitize_struct(req->desc->request->root, req->body, &req->arena, 0);
+    sl_str_t *cid = &req->hdr.client_id;
+    bool any = false;
+
+    /* The header's client id is echoed too (DescribeGroups members). */
+    if (cid->len > 0 && !sl_utf8_valid((const uint8_t *)cid->ptr, (size_t)cid->len)) {
+        *cid = utf8_replace(*cid, &req->arena);
+        any = true;
+    }
+    return sanitize_struct(req->desc->request->root, req->body, &req->arena, 0) || any;
 }
