@@ -24,6 +24,7 @@
 #include "base/log.h"
 
 #define REQ_ARENA_BLOCK 16384
+#define REQ_ARENA_KEEP  (256u * 1024) /* a request that used more gives it all back */
 #define PIPELINE_MAX    32
 
 /* ---- request objects -------------------------------------------------------- */
@@ -47,10 +48,18 @@ req_new(sl_bconn_t *bc)
     return req;
 }
 
+/* Forgets the request. An arena keeps its oldest block on reset, and that
+ * block may be a large one; after a request that used much, start over so
+ * an idle connection (or a spare request) does not keep its memory. */
 static void
 req_reset(sl_req_t *req)
 {
-    sl_arena_reset(&req->arena);
+    if (req->arena.total > REQ_ARENA_KEEP) {
+        sl_arena_deinit(&req->arena);
+        sl_arena_init(&req->arena, REQ_ARENA_BLOCK);
+    } else {
+        sl_arena_reset(&req->arena);
+    }
     sl_buf_reset(&req->out);
     req->body = NULL;
     req->resp = NULL;
@@ -60,6 +69,7 @@ req_reset(sl_req_t *req)
     req->detachable = false;
     req->in_pipeline = false;
     req->done = false;
+    req->park = NULL;
 }
 
 static void
@@ -260,6 +270,7 @@ handle_frame(sl_bconn_t *bc, uint8_t *data, size_t len)
     rc = req->api->handler(req);
     if (rc == SL_OK && bc->n_pipeline == 0) {
         sl_req_respond(req);
+        req_reset(req); /* answered: its memory goes now, not at the next request */
     } else if (rc == SL_OK) {
         /* Answered, but earlier requests are not: wait in line. */
         encode_response(req, &req->out);
@@ -271,9 +282,11 @@ handle_frame(sl_bconn_t *bc, uint8_t *data, size_t len)
     } else if (rc == SL_REQ_PARKED) {
         SL_ASSERT(bc->n_pipeline == 0);
         req->parked = true;
-    } else if (rc == SL_REQ_NO_REPLY) {
-        sl_conn_unmute(bc->c);
-    } else if (rc != SL_REQ_DONE) {
+    } else if (rc == SL_REQ_NO_REPLY || rc == SL_REQ_DONE) {
+        if (rc == SL_REQ_NO_REPLY)
+            sl_conn_unmute(bc->c);
+        req_reset(req);
+    } else {
         reject(req, sl_strerror(rc));
     }
 }

@@ -337,3 +337,19 @@ def test_produce_non_utf8_topic_is_not_echoed_raw(broker):
     assert at > 0
     part, err = struct.unpack(">ih", resp[at + len(name) + 4:][:6])
     assert part == 0 and err in (3, 17)
+
+
+def test_memory_of_a_big_request_is_returned_while_the_connection_idles(broker):
+    """A Fetch naming 1M unknown partitions decodes into hundreds of MiB; once
+    answered that memory goes back, though the connection stays open."""
+    baseline = rss_kib(broker)
+    n = 1_000_000
+    body = struct.pack(">iii", -1, 0, 0) + struct.pack(">i", 1) + kwire.string("nosuch")
+    body += struct.pack(">i", n) + struct.pack(">iqi", 0, 0, 1024) * n
+    c = kwire.Conn(broker.bootstrap, timeout=120)
+    resp = c.roundtrip(kwire.request(1, 2, body))
+    assert len(resp) > 18 * n
+    wait_until(lambda: rss_kib(broker) < baseline + 32 * 1024 or ASAN, DEADLINE_S,
+               f"RSS to return near {baseline} KiB (now {rss_kib(broker)})")
+    assert api_versions_ok(broker.bootstrap)
+    c.close()
