@@ -150,11 +150,12 @@ struct sl_broker {
     int32_t node_id;
     char *adv_host;
     int32_t adv_port;
-    sl_buf_t scratch;      /* decompression buffer, reused */
-    int64_t down_inflight; /* down-converted Fetch records held, not yet sent (h_fetch.c) */
-    sl_gcoord_t *gc;       /* consumer groups */
-    sl_timer_t gtimer;     /* the coordinator's next deadline */
-    sl_dlist_t gpersists;  /* coordinator writes awaiting fsync */
+    sl_buf_t scratch;         /* decompression buffer, reused */
+    int64_t down_inflight;    /* down-converted Fetch records held, not yet sent (h_fetch.c) */
+    int64_t fetch_parked_mem; /* request memory held by parked fetches (h_fetch.c) */
+    sl_gcoord_t *gc;          /* consumer groups */
+    sl_timer_t gtimer;        /* the coordinator's next deadline */
+    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
     bool stopping;
 };
 

@@ -30,6 +30,11 @@
  * connections they are bounded too: while DOWNCONV_INFLIGHT_MAX bytes of
  * converted records wait to be sent (clients that fetch and do not read),
  * old-version fetches are answered without records and ask again.
+ *
+ * A parked fetch keeps its decoded request and state (some 20x the frame
+ * for a fetch naming many partitions). Parked fetches together keep at
+ * most PARKED_MEM_MAX; past it a fetch is answered at once, as if its
+ * MaxWaitMs were 0, so many long polls cannot pin memory.
  */
 #include "broker/broker_int.h"
 
@@ -51,8 +56,9 @@ typedef struct fetch_state {
     int32_t n_regions;
     fetch_watch_t *watches;
     int32_t n_watches;
-    int64_t bytes; /* found at the last read plus appended since */
-    bool ready;    /* MinBytes reached: complete at the next sweep */
+    int64_t bytes;      /* found at the last read plus appended since */
+    int64_t parked_mem; /* counted in b->fetch_parked_mem while parked */
+    bool ready;         /* MinBytes reached: complete at the next sweep */
 } fetch_state_t;
 
 /* ---- reading ------------------------------------------------------------ */
@@ -62,6 +68,8 @@ typedef struct fetch_state {
 /* Converted records all connections may hold before old-version fetches
  * get none (docs/broker.md "Limits"). */
 #define DOWNCONV_INFLIGHT_MAX ((int64_t)256 << 20)
+/* Request memory all parked fetches may keep (docs/broker.md "Limits"). */
+#define PARKED_MEM_MAX ((int64_t)256 << 20)
 /* Chunk read while walking batch headers for zstd. */
 #define ZSTD_WALK_CHUNK 65536
 
@@ -441,6 +449,8 @@ unwatch(sl_req_t *req)
 {
     fetch_state_t *fs = req->park;
 
+    fs->b->fetch_parked_mem -= fs->parked_mem;
+    fs->parked_mem = 0;
     for (int32_t i = 0; i < fs->n_watches; i++)
         sl_dlist_remove(&fs->watches[i].link);
     sl_timer_stop(req->b->loop, &req->timer);
@@ -496,6 +506,8 @@ park(sl_req_t *req, fetch_state_t *fs, int32_t max_wait_ms)
         }
     }
     fs->n_watches = k;
+    fs->parked_mem = (int64_t)req->arena.total;
+    req->b->fetch_parked_mem += fs->parked_mem;
     req->park = fs;
     req->cancel = fetch_cancel;
     req->timer.fn = on_fetch_timeout;
@@ -556,7 +568,8 @@ sl_h_Fetch(sl_req_t *req)
         return SL_OK;
     }
     fs->bytes = fetch_fill(req, fs);
-    if (fs->bytes >= fq->MinBytes || fq->MaxWaitMs <= 0 || n == 0 || req->b->stopping) {
+    if (fs->bytes >= fq->MinBytes || fq->MaxWaitMs <= 0 || n == 0 || req->b->stopping ||
+        req->b->fetch_parked_mem + (int64_t)req->arena.total > PARKED_MEM_MAX) {
         fetch_send(req, fs);
         return SL_REQ_DONE;
     }

@@ -353,3 +353,40 @@ def test_memory_of_a_big_request_is_returned_while_the_connection_idles(broker):
                f"RSS to return near {baseline} KiB (now {rss_kib(broker)})")
     assert api_versions_ok(broker.bootstrap)
     c.close()
+
+
+def test_parked_fetches_share_one_memory_bound(broker):
+    """20 long polls naming 200k partitions each (~70 MiB of request memory
+    apiece) would keep 1.4 GB parked; parked fetches keep at most 256 MiB
+    together and the rest are answered at once."""
+    fill_partition(broker, "idle", 1024, value_size=1024)  # high watermark 1
+    n = 200_000
+    body = struct.pack(">iiiib", -1, 30000, 1, 1 << 20, 0) + struct.pack(">i", 1)
+    body += kwire.string("idle") + struct.pack(">i", n) + struct.pack(">iqi", 0, 1, 1024) * n
+    req = kwire.frame(kwire.request(1, 4, body))
+    polls = []
+    for _ in range(20):
+        c = kwire.Conn(broker.bootstrap, timeout=120)
+        c.send(req)
+        polls.append(c)
+    assert api_versions_ok(broker.bootstrap)
+    answered = []
+
+    def some_answered():
+        for c in polls:
+            c.sock.setblocking(False)
+            try:
+                got = c.sock.recv(1)
+            except BlockingIOError:
+                got = None
+            finally:
+                c.sock.setblocking(True)
+            if got:
+                answered.append(c)
+                polls.remove(c)
+        return len(answered) >= 10
+    wait_until(some_answered, DEADLINE_S, "the fetches that could not park to be answered")
+    assert hwm_kib(broker) < kib_bound(512 * 1024), hwm_kib(broker)
+    for c in answered + polls:
+        c.close()
+    assert api_versions_ok(broker.bootstrap)
