@@ -21,10 +21,10 @@
  * The response budget (fetch_plan.c): min(MaxBytes, broker fetch.max.bytes)
  * for v3+, fetch.max.bytes alone for v0-2 (which carry no MaxBytes), spent
  * partition by partition in request order; the KIP-74 first batch is the
- * one thing that may pass it. A partition named twice is
- * answered twice, as Kafka does, and each answer spends the budget, so
- * naming one partition 500 times returns no more than naming it once with
- * a large PartitionMaxBytes. Down-converted bytes are the only fetch data
+ * one thing that may pass it. A partition named twice is answered twice,
+ * as Kafka does, and each answer spends the budget, so naming one
+ * partition 500 times returns no more than naming it once with a large
+ * PartitionMaxBytes. Down-converted bytes are the only fetch data
  * held in memory; they are spent from the same budget and handed to the
  * connection as they are (no copy into the encoded response). Across
  * connections they are bounded too: while DOWNCONV_INFLIGHT_MAX bytes of
@@ -131,7 +131,8 @@ cut_before_zstd(sl_log_region_t *rg)
 }
 
 /* Fetch v0-3: reads whole batches and down-converts them to magic 0 (v0-1)
- * or 1 (v2-3) into the request's arena. The limit applies to the converted
+ * or 1 (v2-3) into *conv (fetch_send hands it to the connection). The
+ * limit, capped by what DOWNCONV_INFLIGHT_MAX leaves, applies to the converted
  * bytes: v3 (KIP-74) returns the first entry whole, v0-2 a partial one when
  * nothing fits, as Kafka does, so clients that grow their fetch size on a
  * partial message make progress. */
