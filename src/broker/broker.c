@@ -194,6 +194,7 @@ static int
 start_listeners(sl_broker_t *b)
 {
     sl_server_config_t sc;
+    sl_cfg_source_t qsrc = SL_CFG_SRC_UNKNOWN;
     int rc;
 
     sl_server_config_defaults(&sc);
@@ -201,7 +202,11 @@ start_listeners(sl_broker_t *b)
     sc.idle_ms = b->cfg.connections_max_idle_ms;
     sc.max_conns = b->cfg.max_connections;
     sc.max_queued_request_bytes =
-        sl_cfgdef_long(sl_broker_config_value(&b->cfg, "queued.max.request.bytes", NULL), -1);
+        sl_cfgdef_long(sl_broker_config_value(&b->cfg, "queued.max.request.bytes", &qsrc), -1);
+    /* Sluice's default (500 MiB) follows a larger socket.request.max.bytes;
+     * a value the operator set must hold one frame, as Kafka requires. */
+    if (qsrc == SL_CFG_SRC_DEFAULT && sc.max_queued_request_bytes >= 0)
+        sc.max_queued_request_bytes = SL_MAX(sc.max_queued_request_bytes, (int64_t)sc.max_frame);
     if (sc.max_queued_request_bytes >= 0 && sc.max_queued_request_bytes < sc.max_frame) {
         /* Kafka refuses this too: a frame could never be read. */
         sl_error("broker",

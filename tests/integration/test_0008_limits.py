@@ -277,6 +277,11 @@ def test_queued_max_request_bytes_below_frame_size_is_refused(tmp_path):
     assert b"queued.max.request.bytes" in p.stdout
 
 
+def test_default_queued_max_request_bytes_follows_a_larger_frame_size(broker_factory):
+    broker = broker_factory({"socket.request.max.bytes": 600 * MIB})
+    assert api_versions_ok(broker.bootstrap)
+
+
 def test_valid_request_then_zero_size_frame_is_answered_then_closed(broker):
     c = kwire.Conn(broker.bootstrap)
     c.send(kwire.frame(kwire.request(18, 0, b"", correlation_id=5)) + struct.pack(">i", 0))
