@@ -6,8 +6,10 @@
  * generated broker and topic config reference); the one-line docs are ours.
  * Two defaults are Sluice's own on purpose (DESIGN.md section 1): listeners
  * and log.dir, so that `sluice serve` with no arguments is a private
- * loopback broker with its data in ./sluice-data. `honoured` = false marks
- * configs accepted so a Kafka server.properties loads, but with no effect.
+ * loopback broker with its data in ./sluice-data. A third is a safety
+ * bound: queued.max.request.bytes is 500 MiB, not unbounded (docs/broker.md
+ * "Limits"). `honoured` = false marks configs accepted so a Kafka
+ * server.properties loads, but with no effect.
  * Each scope's rows are in alphabetical order (a unit test checks it).
  */
 
@@ -294,8 +296,8 @@ static const sl_cfgdef_t broker_defs[] = {
        "How long an idle producer id's state is kept."),
     BK("producer.purgatory.purge.interval.requests", INT, "1000", RO, A, V_NONE,
        "Purge interval of the produce wait list."),
-    BK("queued.max.request.bytes", LONG, "-1", RO, A, V_NONE,
-       "Queued request bytes before reading pauses."),
+    BK("queued.max.request.bytes", LONG, "524288000", RO, H, V_NONE,
+       "Request bytes (partial ones too) all connections may hold before reading pauses; -1 = unbounded."),
     BK("queued.max.requests", INT, "500", RO, A, V_MIN(1),
        "Queued requests before reading pauses."),
     BK("quota.window.num", INT, "11", RO, A, V_MIN(1),

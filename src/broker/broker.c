@@ -199,12 +199,27 @@ static int
 start_listeners(sl_broker_t *b)
 {
     sl_server_config_t sc;
+    sl_cfg_source_t qsrc = SL_CFG_SRC_UNKNOWN;
     int rc;
 
     sl_server_config_defaults(&sc);
     sc.max_frame = b->cfg.socket_request_max_bytes;
     sc.idle_ms = b->cfg.connections_max_idle_ms;
     sc.max_conns = b->cfg.max_connections;
+    sc.max_queued_request_bytes =
+        sl_cfgdef_long(sl_broker_config_value(&b->cfg, "queued.max.request.bytes", &qsrc), -1);
+    /* Sluice's default (500 MiB) follows a larger socket.request.max.bytes;
+     * a value the operator set must hold one frame, as Kafka requires. */
+    if (qsrc == SL_CFG_SRC_DEFAULT && sc.max_queued_request_bytes >= 0)
+        sc.max_queued_request_bytes = SL_MAX(sc.max_queued_request_bytes, (int64_t)sc.max_frame);
+    if (sc.max_queued_request_bytes >= 0 && sc.max_queued_request_bytes < sc.max_frame) {
+        /* Kafka refuses this too: a frame could never be read. */
+        sl_error("broker",
+                 "queued.max.request.bytes (%lld) must be -1 or at least "
+                 "socket.request.max.bytes (%d)",
+                 (long long)sc.max_queued_request_bytes, (int)sc.max_frame);
+        return SL_EINVAL;
+    }
     rc = sl_server_new(b->loop, &sc, &sl_broker_conn_cbs, b, &b->srv);
     if (rc != SL_OK)
         return rc;

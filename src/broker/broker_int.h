@@ -131,6 +131,10 @@ void sl_req_respond(sl_req_t *req);
 void sl_req_finish(sl_req_t *req);
 /* Allocates the response struct for the request's API, defaults filled. */
 void *sl_req_resp_new(sl_req_t *req);
+/* req_utf8.c: replaces every malformed UTF-8 sequence in the decoded
+ * request's strings by U+FFFD, as Kafka's decoder reads them; true if any. */
+bool sl_req_sanitize_utf8(sl_req_t *req);
+bool sl_utf8_valid(const uint8_t *p, size_t n);
 
 /* ---- the broker --------------------------------------------------------- */
 
@@ -147,10 +151,12 @@ struct sl_broker {
     int32_t node_id;
     char *adv_host;
     int32_t adv_port;
-    sl_buf_t scratch;     /* decompression buffer, reused */
-    sl_gcoord_t *gc;      /* consumer groups */
-    sl_timer_t gtimer;    /* the coordinator's next deadline */
-    sl_dlist_t gpersists; /* coordinator writes awaiting fsync */
+    sl_buf_t scratch;         /* decompression buffer, reused */
+    int64_t down_inflight;    /* down-converted Fetch records held, not yet sent (h_fetch.c) */
+    int64_t fetch_parked_mem; /* request memory held by parked fetches (h_fetch.c) */
+    sl_gcoord_t *gc;          /* consumer groups */
+    sl_timer_t gtimer;        /* the coordinator's next deadline */
+    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
     int64_t fd_limit;     /* RLIMIT_NOFILE after raising it (fdlimit.c) */
     int64_t fd_warned_ms; /* last "auto-creation refused" warning */
     bool stopping;
@@ -178,6 +184,19 @@ void sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc);
 /* Auto-creates a topic when allowed; returns it or NULL (err set). */
 sl_btopic_t *sl_btopic_autocreate(sl_broker_t *b, sl_str_t name, int16_t *err);
 
+/* fetch_plan.c: the byte budget of one Fetch response. */
+typedef struct sl_fetch_plan {
+    int64_t budget; /* min(MaxBytes, fetch.max.bytes); fetch.max.bytes for v0-2 */
+    int64_t left;   /* what is left of it (negative after a KIP-74 first batch) */
+    bool first;     /* nothing taken yet: the next batch may pass the limits */
+} sl_fetch_plan_t;
+
+void sl_fetch_plan_init(sl_fetch_plan_t *p, int16_t version, int32_t max_bytes,
+                        int32_t fetch_max_bytes);
+/* The limit for the next partition: min(PartitionMaxBytes, left), >= 0. */
+int64_t sl_fetch_plan_limit(const sl_fetch_plan_t *p, int32_t partition_max_bytes);
+/* A partition's answer took bytes of records. */
+void sl_fetch_plan_took(sl_fetch_plan_t *p, int64_t bytes);
 /* Wakes parked fetches watching bp after an append (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
 /* Flush completion for acks=all produces (h_produce.c). */
@@ -227,6 +246,10 @@ void sl_fdlimit_refused(sl_broker_t *b, sl_str_t name);
 
 /* Maps an internal status to a Kafka error code (errors.c). */
 int16_t sl_kerr_from_status(int rc);
+/* The error for a topic that is not there: INVALID_TOPIC_EXCEPTION when the
+ * name could not be a topic (non-UTF-8 bytes, read as U+FFFD, or any other
+ * illegal name), else UNKNOWN_TOPIC_OR_PARTITION (errors.c). */
+int16_t sl_kerr_unknown_topic(sl_str_t name);
 
 /* Handlers (h_*.c). */
 int sl_h_ApiVersions(sl_req_t *req);

@@ -54,3 +54,10 @@ sl_kerr_from_status(int rc)
         return SL_KERR_UNKNOWN_SERVER_ERROR;
     }
 }
+
+int16_t
+sl_kerr_unknown_topic(sl_str_t name)
+{
+    return sl_topic_name_validate(name, NULL) != SL_OK ? SL_KERR_INVALID_TOPIC_EXCEPTION
+                                                       : SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+}

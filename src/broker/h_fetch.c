@@ -17,6 +17,24 @@
  * v10 (KIP-110): older fetches of a zstd topic, or whose data starts with a
  * zstd batch, get UNSUPPORTED_COMPRESSION_TYPE, and a region is cut before
  * its first zstd batch.
+ *
+ * The response budget (fetch_plan.c): min(MaxBytes, broker fetch.max.bytes)
+ * for v3+, fetch.max.bytes alone for v0-2 (which carry no MaxBytes), spent
+ * partition by partition in request order; the KIP-74 first batch is the
+ * one thing that may pass it. A partition named twice is answered twice,
+ * as Kafka does, and each answer spends the budget, so naming one
+ * partition 500 times returns no more than naming it once with a large
+ * PartitionMaxBytes. Down-converted bytes are the only fetch data
+ * held in memory; they are spent from the same budget and handed to the
+ * connection as they are (no copy into the encoded response). Across
+ * connections they are bounded too: while DOWNCONV_INFLIGHT_MAX bytes of
+ * converted records wait to be sent (clients that fetch and do not read),
+ * old-version fetches are answered without records and ask again.
+ *
+ * A parked fetch keeps its decoded request and state (some 20x the frame
+ * for a fetch naming many partitions). Parked fetches together keep at
+ * most PARKED_MEM_MAX; past it a fetch is answered at once, as if its
+ * MaxWaitMs were 0, so many long polls cannot pin memory.
  */
 #include "broker/broker_int.h"
 
@@ -32,18 +50,26 @@ typedef struct fetch_watch {
 } fetch_watch_t;
 
 typedef struct fetch_state {
+    sl_broker_t *b;
     sl_log_region_t *regions; /* one per response partition (empty when none) */
+    sl_buf_t *converted;      /* v0-3: the down-converted records, one per partition */
     int32_t n_regions;
     fetch_watch_t *watches;
     int32_t n_watches;
-    int64_t bytes; /* found at the last read plus appended since */
-    bool ready;    /* MinBytes reached: complete at the next sweep */
+    int64_t bytes;      /* found at the last read plus appended since */
+    int64_t parked_mem; /* counted in b->fetch_parked_mem while parked */
+    bool ready;         /* MinBytes reached: complete at the next sweep */
 } fetch_state_t;
 
 /* ---- reading ------------------------------------------------------------ */
 
 /* Conversion memory per partition: a batch may expand to this much. */
 #define LEGACY_DECOMPRESS_BUDGET (64u << 20)
+/* Converted records all connections may hold before old-version fetches
+ * get none (docs/broker.md "Limits"). */
+#define DOWNCONV_INFLIGHT_MAX ((int64_t)256 << 20)
+/* Request memory all parked fetches may keep (docs/broker.md "Limits"). */
+#define PARKED_MEM_MAX ((int64_t)256 << 20)
 /* Chunk read while walking batch headers for zstd. */
 #define ZSTD_WALK_CHUNK 65536
 
@@ -105,25 +131,30 @@ cut_before_zstd(sl_log_region_t *rg)
 }
 
 /* Fetch v0-3: reads whole batches and down-converts them to magic 0 (v0-1)
- * or 1 (v2-3) into the request's arena. The limit applies to the converted
+ * or 1 (v2-3) into *conv (fetch_send hands it to the connection). The
+ * limit, capped by what DOWNCONV_INFLIGHT_MAX leaves, applies to the converted
  * bytes: v3 (KIP-74) returns the first entry whole, v0-2 a partial one when
  * nothing fits, as Kafka does, so clients that grow their fetch size on a
  * partial message make progress. */
 static void
 read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
                       sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, int64_t max, int64_t hw,
-                      int64_t *budget, bool *first)
+                      sl_buf_t *conv, sl_fetch_plan_t *plan)
 {
     int16_t ver = req->hdr.api_version;
     sl_log_region_t rg;
     sl_legacy_down_opts_t o;
     sl_legacy_down_info_t info;
     sl_buf_t raw = SL_BUF_INIT, out = SL_BUF_INIT, scratch = SL_BUF_INIT;
+    int64_t room = DOWNCONV_INFLIGHT_MAX - req->b->down_inflight;
     int rc;
 
+    if (room <= 0)
+        return; /* enough converted data waits for slow readers: none now */
+    max = SL_MIN(max, room);
     memset(&rg, 0, sizeof(rg));
     sl_legacy_down_opts_init(&o, ver < 2 ? 0 : 1, fp->FetchOffset, (size_t)SL_MAX(max, 0));
-    o.min_one = ver >= 3 && *first;
+    o.min_one = ver >= 3 && plan->first;
     o.partial_tail = ver < 3;
     o.max_decompressed = LEGACY_DECOMPRESS_BUDGET;
     if (max <= 0 && !o.min_one)
@@ -138,10 +169,12 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     if (rc != SL_OK) {
         pd->ErrorCode = sl_kerr_from_status(rc);
     } else if (out.len > 0) {
-        pd->Records =
-            (sl_bytes_t){sl_arena_memdup(&req->arena, out.data, out.len), (int32_t)out.len};
-        *budget -= (int64_t)out.len;
-        *first = false;
+        /* Like a region, the view names its holder; fetch_send takes it. */
+        *conv = out;
+        out = SL_BUF_INIT;
+        pd->Records = (sl_bytes_t){(const uint8_t *)conv, (int32_t)conv->len};
+        sl_fetch_plan_took(plan, (int64_t)conv->len);
+        req->b->down_inflight += (int64_t)conv->len;
     }
     sl_buf_deinit(&raw);
     sl_buf_deinit(&out);
@@ -151,14 +184,35 @@ read_partition_legacy(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
 static void
 release_regions(fetch_state_t *fs)
 {
-    for (int32_t i = 0; i < fs->n_regions; i++)
+    for (int32_t i = 0; i < fs->n_regions; i++) {
         sl_log_region_release(&fs->regions[i]);
+        memset(&fs->regions[i], 0, sizeof(fs->regions[i]));
+        fs->b->down_inflight -= (int64_t)fs->converted[i].len;
+        sl_buf_deinit(&fs->converted[i]);
+    }
+}
+
+/* Converted records handed to a connection: counted until sent. */
+typedef struct down_held {
+    sl_broker_t *b;
+    uint8_t *data;
+    size_t len;
+} down_held_t;
+
+static void
+down_done(void *arg)
+{
+    down_held_t *h = arg;
+
+    h->b->down_inflight -= (int64_t)h->len;
+    free(h->data);
+    free(h);
 }
 
 static void
-read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
+read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *fp,
                sl_FetchResponse_PartitionData_t *pd, sl_bpart_t *bp, sl_log_region_t *rg,
-               int64_t *budget, bool *first)
+               sl_buf_t *conv, sl_fetch_plan_t *plan)
 {
     int16_t ver = req->hdr.api_version;
     const sl_topic_t *t;
@@ -168,7 +222,7 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     pd->PartitionIndex = fp->Partition;
     pd->Records = (sl_bytes_t){(const uint8_t *)"", 0};
     if (bp == NULL) {
-        pd->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        pd->ErrorCode = sl_kerr_unknown_topic(topic);
         return;
     }
     hw = sl_plog_hw(bp->pl);
@@ -176,7 +230,7 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     pd->LastStableOffset = hw;
     pd->LogStartOffset = sl_plog_log_start(bp->pl);
     pd->AbortedTransactions.len = req->hdr.api_version >= 4 ? 0 : -1;
-    max = SL_MIN((int64_t)fp->PartitionMaxBytes, *budget);
+    max = sl_fetch_plan_limit(plan, fp->PartitionMaxBytes);
     t = sl_topics_find(req->b->topics, sl_str_c(bp->topic->name));
     /* Kafka's checks, from the topic config alone, data or not. */
     if (ver < 10 && t != NULL && t->cfg.compression_type == SL_CFG_COMPRESSION_ZSTD) {
@@ -190,8 +244,8 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     if (fp->FetchOffset == hw && fp->FetchOffset >= pd->LogStartOffset)
         return;
     if (ver < 4)
-        return read_partition_legacy(req, fp, pd, bp, max, hw, budget, first);
-    rc = sl_plog_read(bp->pl, fp->FetchOffset, max > 0 ? max : 0, hw, *first, rg);
+        return read_partition_legacy(req, fp, pd, bp, max, hw, conv, plan);
+    rc = sl_plog_read(bp->pl, fp->FetchOffset, max, hw, plan->first, rg);
     if (rc == SL_OK && ver < 10 && rg->len > 0)
         rc = cut_before_zstd(rg);
     if (rc != SL_OK) {
@@ -203,8 +257,7 @@ read_partition(sl_req_t *req, sl_FetchRequest_FetchPartition_t *fp,
     if (rg->len > 0) {
         /* The view's pointer names the region; the encoder hook splices it in. */
         pd->Records = (sl_bytes_t){(const uint8_t *)rg, (int32_t)rg->len};
-        *budget -= rg->len;
-        *first = false;
+        sl_fetch_plan_took(plan, rg->len);
     }
 }
 
@@ -214,13 +267,11 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
 {
     sl_FetchRequest_t *fq = req->body;
     sl_FetchResponse_t *resp = sl_req_resp_new(req);
-    int64_t budget = req->hdr.api_version >= 3 ? fq->MaxBytes : INT32_MAX;
+    sl_fetch_plan_t plan;
     int64_t found = 0;
-    bool first = true;
     int32_t k = 0;
 
-    if (budget <= 0)
-        budget = 0;
+    sl_fetch_plan_init(&plan, req->hdr.api_version, fq->MaxBytes, req->b->cfg.fetch_max_bytes);
     SL_KARR(req, resp->Responses, fq->Topics.len, sl_FetchResponse_FetchableTopicResponse_init);
     for (int32_t i = 0; i < fq->Topics.len; i++) {
         sl_FetchRequest_FetchTopic_t *ft = &fq->Topics.items[i];
@@ -231,11 +282,13 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
         SL_KARR(req, tr->Partitions, ft->Partitions.len, sl_FetchResponse_PartitionData_init);
         for (int32_t j = 0; j < ft->Partitions.len; j++) {
             sl_FetchRequest_FetchPartition_t *fp = &ft->Partitions.items[j];
-            sl_log_region_t *rg = &fs->regions[k++];
+            sl_log_region_t *rg = &fs->regions[k];
+            sl_buf_t *conv = &fs->converted[k++];
 
             memset(rg, 0, sizeof(*rg));
-            read_partition(req, fp, &tr->Partitions.items[j],
-                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, &budget, &first);
+            SL_ASSERT(conv->data == NULL); /* released when it parked */
+            read_partition(req, ft->Topic, fp, &tr->Partitions.items[j],
+                           sl_bpart_find(req->b, ft->Topic, fp->Partition), rg, conv, &plan);
             found += tr->Partitions.items[j].Records.len;
             if (tr->Partitions.items[j].ErrorCode != SL_KERR_NONE)
                 found = INT64_MAX / 2; /* errors answer at once */
@@ -246,15 +299,19 @@ fetch_fill(sl_req_t *req, fetch_state_t *fs)
 
 /* ---- sending: memory chunks and file regions ----------------------------- */
 
+/* Records spliced in at an offset of the encoded response: a file region
+ * (v4+) or a buffer of converted records (v0-3). */
 typedef struct splice {
     size_t at; /* offset in the encoded buffer */
     sl_log_region_t *rg;
+    sl_buf_t *mem;
 } splice_t;
 
 typedef struct splice_list {
     splice_t *v;
     size_t n, cap;
     sl_arena_t *arena;
+    bool mem; /* the views name sl_buf_t holders, not regions */
 } splice_list_t;
 
 static void
@@ -273,7 +330,10 @@ on_records(sl_writer_t *wr, const uint8_t *ptr, size_t len, void *arg)
         sl->v = v;
         sl->cap = cap;
     }
-    sl->v[sl->n++] = (splice_t){wr->buf->len, (sl_log_region_t *)(uintptr_t)ptr};
+    if (sl->mem)
+        sl->v[sl->n++] = (splice_t){wr->buf->len, NULL, (sl_buf_t *)(uintptr_t)ptr};
+    else
+        sl->v[sl->n++] = (splice_t){wr->buf->len, (sl_log_region_t *)(uintptr_t)ptr, NULL};
 }
 
 static void
@@ -285,35 +345,100 @@ region_done(void *arg)
     free(rg);
 }
 
+static int64_t
+splice_len(const splice_t *sp)
+{
+    return sp->rg != NULL ? sp->rg->len : (int64_t)sp->mem->len;
+}
+
+/* The encoded response, shared by the pieces that point into it: a fetch
+ * naming many partitions encodes to a large buffer, which is sent as it is
+ * rather than copied again. */
+typedef struct shared_buf {
+    int refs;
+    uint8_t *data;
+} shared_buf_t;
+
+#define SEGMENT_COPY_MAX 512 /* smaller segments are copied (and coalesced) */
+
+static void
+shared_unref(void *arg)
+{
+    shared_buf_t *sh = arg;
+
+    if (--sh->refs == 0) {
+        free(sh->data);
+        free(sh);
+    }
+}
+
+static void
+send_segment(sl_conn_t *c, shared_buf_t *sh, size_t from, size_t to)
+{
+    if (to - from <= SEGMENT_COPY_MAX) {
+        sl_conn_send_copy(c, sh->data + from, to - from);
+        return;
+    }
+    sh->refs++;
+    sl_conn_send_ref(c, sh->data + from, to - from, shared_unref, sh);
+}
+
 static void
 fetch_send(sl_req_t *req, fetch_state_t *fs)
 {
-    splice_list_t sl = {.arena = &req->arena};
+    splice_list_t sl = {.arena = &req->arena, .mem = req->hdr.api_version < 4};
     sl_buf_t buf = SL_BUF_INIT;
-    /* v0-3 carry converted bytes in memory: copy them like any bytes. */
-    sl_writer_t wr = {&buf, req->hdr.api_version >= 4 ? on_records : NULL, &sl};
+    sl_writer_t wr = {&buf, on_records, &sl};
+    shared_buf_t *sh;
+    uint32_t size;
     int64_t total;
     size_t pos = 0;
 
+    (void)sl_buf_extend(&buf, 4); /* the size prefix, filled in below */
     sl_kheader_response_encode(req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id,
                                &wr);
     sl_kencode(req->desc->response, req->resp, req->hdr.api_version, &wr);
-    total = (int64_t)buf.len;
+    total = (int64_t)buf.len - 4;
     for (size_t i = 0; i < sl.n; i++)
-        total += sl.v[i].rg->len;
-    sl_conn_send_size(req->c, (int32_t)total);
-    for (size_t i = 0; i < sl.n; i++) {
-        sl_log_region_t *held = sl_xmalloc(sizeof(*held));
-
-        sl_conn_send_copy(req->c, buf.data + pos, sl.v[i].at - pos);
-        pos = sl.v[i].at;
-        /* The connection now owns the segment reference. */
-        *held = *sl.v[i].rg;
-        memset(sl.v[i].rg, 0, sizeof(*sl.v[i].rg));
-        sl_conn_send_file(req->c, held->fd, held->pos, (size_t)held->len, region_done, held);
+        total += splice_len(&sl.v[i]);
+    if (total > INT32_MAX) {
+        /* Only a fetch.max.bytes near 2 GiB plus a huge first batch gets
+         * here; a frame cannot say its size, so end the connection. */
+        sl_warn("broker", "conn %llu %s: fetch response of %lld bytes cannot be framed; closing",
+                (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), (long long)total);
+        sl_buf_deinit(&buf);
+        release_regions(fs);
+        sl_conn_close(req->c);
+        return;
     }
-    sl_conn_send_copy(req->c, buf.data + pos, buf.len - pos);
-    sl_buf_deinit(&buf);
+    size = (uint32_t)total;
+    buf.data[0] = (uint8_t)(size >> 24);
+    buf.data[1] = (uint8_t)(size >> 16);
+    buf.data[2] = (uint8_t)(size >> 8);
+    buf.data[3] = (uint8_t)size;
+    sh = sl_xmalloc(sizeof(*sh));
+    sh->refs = 1;
+    sh->data = buf.data;
+    for (size_t i = 0; i < sl.n; i++) {
+        send_segment(req->c, sh, pos, sl.v[i].at);
+        pos = sl.v[i].at;
+        if (sl.v[i].mem != NULL) {
+            down_held_t *h = sl_xmalloc(sizeof(*h));
+
+            h->b = req->b;
+            h->data = sl_buf_take(sl.v[i].mem, &h->len);
+            sl_conn_send_ref(req->c, h->data, h->len, down_done, h);
+        } else {
+            sl_log_region_t *held = sl_xmalloc(sizeof(*held));
+
+            /* The connection now owns the segment reference. */
+            *held = *sl.v[i].rg;
+            memset(sl.v[i].rg, 0, sizeof(*sl.v[i].rg));
+            sl_conn_send_file(req->c, held->fd, held->pos, (size_t)held->len, region_done, held);
+        }
+    }
+    send_segment(req->c, sh, pos, buf.len);
+    shared_unref(sh); /* the pieces hold the rest */
     release_regions(fs);
     sl_conn_unmute(req->c);
 }
@@ -325,6 +450,8 @@ unwatch(sl_req_t *req)
 {
     fetch_state_t *fs = req->park;
 
+    fs->b->fetch_parked_mem -= fs->parked_mem;
+    fs->parked_mem = 0;
     for (int32_t i = 0; i < fs->n_watches; i++)
         sl_dlist_remove(&fs->watches[i].link);
     sl_timer_stop(req->b->loop, &req->timer);
@@ -355,6 +482,7 @@ static void
 fetch_cancel(sl_req_t *req)
 {
     unwatch(req);
+    release_regions(req->park);
 }
 
 static void
@@ -379,6 +507,8 @@ park(sl_req_t *req, fetch_state_t *fs, int32_t max_wait_ms)
         }
     }
     fs->n_watches = k;
+    fs->parked_mem = (int64_t)req->arena.total;
+    req->b->fetch_parked_mem += fs->parked_mem;
     req->park = fs;
     req->cancel = fetch_cancel;
     req->timer.fn = on_fetch_timeout;
@@ -423,7 +553,13 @@ sl_h_Fetch(sl_req_t *req)
 
     for (int32_t i = 0; i < fq->Topics.len; i++)
         n += fq->Topics.items[i].Partitions.len;
+    fs->b = req->b;
     fs->regions = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->regions));
+    fs->converted = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->converted));
+    for (int32_t i = 0; i < n; i++) {
+        memset(&fs->regions[i], 0, sizeof(fs->regions[i]));
+        fs->converted[i] = SL_BUF_INIT;
+    }
     fs->n_regions = n;
     req->park = fs;
     if (req->hdr.api_version >= 7 && fq->SessionId != 0) {
@@ -433,7 +569,8 @@ sl_h_Fetch(sl_req_t *req)
         return SL_OK;
     }
     fs->bytes = fetch_fill(req, fs);
-    if (fs->bytes >= fq->MinBytes || fq->MaxWaitMs <= 0 || n == 0 || req->b->stopping) {
+    if (fs->bytes >= fq->MinBytes || fq->MaxWaitMs <= 0 || n == 0 || req->b->stopping ||
+        req->b->fetch_parked_mem + (int64_t)req->arena.total > PARKED_MEM_MAX) {
         fetch_send(req, fs);
         return SL_REQ_DONE;
     }

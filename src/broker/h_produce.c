@@ -270,7 +270,7 @@ sl_h_Produce(sl_req_t *req)
             if (sl_internal_topic_refuse(td->Name, &pr->ErrorCode))
                 continue;
             if (bp == NULL || t == NULL) {
-                pr->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                pr->ErrorCode = sl_kerr_unknown_topic(td->Name);
                 continue;
             }
             produce_partition(req, bp, t, pd, pr, &upto);

@@ -24,6 +24,7 @@
 #include "base/log.h"
 
 #define REQ_ARENA_BLOCK 16384
+#define REQ_ARENA_KEEP  (256u * 1024) /* a request that used more gives it all back */
 #define PIPELINE_MAX    32
 
 /* ---- request objects -------------------------------------------------------- */
@@ -47,10 +48,18 @@ req_new(sl_bconn_t *bc)
     return req;
 }
 
+/* Forgets the request. An arena keeps its oldest block on reset, and that
+ * block may be a large one; after a request that used much, start over so
+ * an idle connection (or a spare request) does not keep its memory. */
 static void
 req_reset(sl_req_t *req)
 {
-    sl_arena_reset(&req->arena);
+    if (req->arena.total > REQ_ARENA_KEEP) {
+        sl_arena_deinit(&req->arena);
+        sl_arena_init(&req->arena, REQ_ARENA_BLOCK);
+    } else {
+        sl_arena_reset(&req->arena);
+    }
     sl_buf_reset(&req->out);
     req->body = NULL;
     req->resp = NULL;
@@ -60,6 +69,7 @@ req_reset(sl_req_t *req)
     req->detachable = false;
     req->in_pipeline = false;
     req->done = false;
+    req->park = NULL;
 }
 
 static void
@@ -93,15 +103,24 @@ sl_req_resp_new(sl_req_t *req)
     return resp;
 }
 
+/* Encodes the whole frame, size prefix included, into buf (empty): one
+ * buffer per response, so a queued reply holds only its own bytes. */
 static void
 encode_response(sl_req_t *req, sl_buf_t *buf)
 {
     sl_writer_t wr = {buf};
+    uint32_t n;
 
-    SL_ASSERT(req->resp != NULL);
+    SL_ASSERT(req->resp != NULL && buf->len == 0);
+    (void)sl_buf_extend(buf, 4);
     sl_kheader_response_encode(req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id,
                                &wr);
     sl_kencode(req->desc->response, req->resp, req->hdr.api_version, &wr);
+    n = (uint32_t)(buf->len - 4);
+    buf->data[0] = (uint8_t)(n >> 24);
+    buf->data[1] = (uint8_t)(n >> 16);
+    buf->data[2] = (uint8_t)(n >> 8);
+    buf->data[3] = (uint8_t)n;
 }
 
 void
@@ -110,7 +129,6 @@ sl_req_respond(sl_req_t *req)
     sl_buf_t buf = SL_BUF_INIT;
 
     encode_response(req, &buf);
-    sl_conn_send_size(req->c, (int32_t)buf.len);
     sl_conn_send_buf(req->c, &buf);
     sl_buf_deinit(&buf);
     sl_conn_unmute(req->c);
@@ -145,8 +163,7 @@ pipeline_drain(sl_bconn_t *bc)
             break;
         sl_dlist_remove(&req->link);
         bc->n_pipeline--;
-        sl_conn_send_size(bc->c, (int32_t)req->out.len);
-        sl_conn_send_copy(bc->c, req->out.data, req->out.len);
+        sl_conn_send_buf(bc->c, &req->out); /* a recycled request keeps no buffer */
         req_recycle(bc, req);
     }
     if (bc->depth_muted && bc->n_pipeline < PIPELINE_MAX) {
@@ -196,13 +213,16 @@ sl_apiversions_fallback(sl_req_t *req)
     sl_conn_unmute(req->c);
 }
 
+/* Closes the connection after what is already queued: the responses to
+ * the valid requests before this one still reach the client (they are
+ * usually queued in this same iteration), nothing after it is read. */
 static void
 reject(sl_req_t *req, const char *why)
 {
     sl_debug("broker", "conn %llu %s: %s (api %d v%d); closing",
              (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), why, req->hdr.api_key,
              req->hdr.api_version);
-    sl_conn_close(req->c);
+    sl_conn_close_flush(req->c);
 }
 
 /* Decodes the frame into req; SL_OK, or the connection was answered/closed. */
@@ -232,6 +252,9 @@ decode(sl_req_t *req, uint8_t *data, size_t len)
     rc = sl_kdecode(req->desc->request, req->body, req->hdr.api_version, &rd, &req->arena);
     if (rc != SL_OK)
         return reject(req, "malformed request body"), rc;
+    if (sl_req_sanitize_utf8(req))
+        sl_debug("broker", "conn %llu %s: non-UTF-8 string(s) in api %d read as U+FFFD",
+                 (unsigned long long)sl_conn_id(req->c), sl_conn_peer(req->c), req->hdr.api_key);
     return SL_OK;
 }
 
@@ -247,6 +270,7 @@ handle_frame(sl_bconn_t *bc, uint8_t *data, size_t len)
     rc = req->api->handler(req);
     if (rc == SL_OK && bc->n_pipeline == 0) {
         sl_req_respond(req);
+        req_reset(req); /* answered: its memory goes now, not at the next request */
     } else if (rc == SL_OK) {
         /* Answered, but earlier requests are not: wait in line. */
         encode_response(req, &req->out);
@@ -258,9 +282,11 @@ handle_frame(sl_bconn_t *bc, uint8_t *data, size_t len)
     } else if (rc == SL_REQ_PARKED) {
         SL_ASSERT(bc->n_pipeline == 0);
         req->parked = true;
-    } else if (rc == SL_REQ_NO_REPLY) {
-        sl_conn_unmute(bc->c);
-    } else if (rc != SL_REQ_DONE) {
+    } else if (rc == SL_REQ_NO_REPLY || rc == SL_REQ_DONE) {
+        if (rc == SL_REQ_NO_REPLY)
+            sl_conn_unmute(bc->c);
+        req_reset(req);
+    } else {
         reject(req, sl_strerror(rc));
     }
 }

@@ -14,6 +14,13 @@
  * The rx buffer grows with the bytes that actually arrive (geometrically,
  * capped at the declared frame size), never straight to the size a peer
  * declares, so a peer that announces 100 MiB and sends 4 bytes costs 16 KiB.
+ * Growing past RX_INIT also needs the server's rx budget
+ * (queued.max.request.bytes, summed over connections): without it the
+ * connection stops reading until another connection frees rx memory.
+ *
+ * Backpressure counts memory, not just bytes to send: a 4-byte piece in a
+ * 4 KiB buffer costs 4 KiB, so a client pipelining requests it never reads
+ * is stopped by what its replies really hold (tx_mem), not by their length.
  */
 #include "net/net_int.h"
 
@@ -29,7 +36,7 @@
 #define RX_INIT        (16u * 1024) /* first buffer, and the header-reading size */
 #define RX_GROW_MIN    (64u * 1024) /* smallest step once a frame outgrows RX_INIT */
 #define RX_KEEP        (64u * 1024) /* an empty buffer larger than this is freed */
-#define TX_COPY_MIN    (4096u)      /* inline capacity of a new copy piece */
+#define TX_COPY_MIN    (256u)       /* inline capacity of a new copy piece */
 #define TX_IOV_MAX     64           /* memory pieces per sendmsg */
 #define FLUSH_BUDGET   (8u << 20)   /* bytes per flush before yielding to others */
 #define SENDFILE_CHUNK ((size_t)1 << 30)
@@ -58,7 +65,31 @@ read_be32(const uint8_t *p)
 static bool
 conn_can_read(const sl_conn_t *c)
 {
-    return c->state == CONN_OPEN && !c->muted && c->tx_bytes <= c->srv->cfg.tx_high_water;
+    size_t hw = c->srv->cfg.tx_high_water;
+
+    return c->state == CONN_OPEN && !c->muted && !c->rx_starved && c->tx_bytes <= hw &&
+           c->tx_mem <= hw;
+}
+
+/* Replaces the rx buffer (NULL/0 frees it), keeping the server's count. */
+static void
+rx_set(sl_conn_t *c, uint8_t *rx, size_t cap)
+{
+    int64_t delta = (int64_t)cap - (int64_t)c->rx_cap;
+
+    c->rx = rx;
+    c->rx_cap = cap;
+    sl_server_rx_account(c->srv, delta);
+    if (delta < 0)
+        sl_server_note_released(c->srv, (size_t)-delta);
+}
+
+static void
+rx_free(sl_conn_t *c)
+{
+    free(c->rx);
+    rx_set(c, NULL, 0);
+    c->rx_start = c->rx_end = 0;
 }
 
 static void
@@ -71,9 +102,15 @@ conn_touch(sl_conn_t *c)
 /* Transmit chain                                                           */
 /* ======================================================================== */
 
+/* Frees a piece that was (or was about to be) on c's chain. */
 static void
-piece_free(tx_piece_t *p)
+piece_free(sl_conn_t *c, tx_piece_t *p, bool queued)
 {
+    if (queued) {
+        SL_ASSERT(c->tx_mem >= p->footprint);
+        c->tx_mem -= p->footprint;
+    }
+    sl_server_note_released(c->srv, p->footprint);
     if (p->release != NULL)
         p->release(p->arg);
     free(p);
@@ -86,17 +123,18 @@ tx_release_all(sl_conn_t *c)
         tx_piece_t *p = c->tx_head;
 
         c->tx_head = p->next;
-        piece_free(p);
+        piece_free(c, p, true);
     }
     c->tx_tail = NULL;
     c->tx_bytes = 0;
+    SL_ASSERT(c->tx_mem == 0);
 }
 
 static void
 tx_append(sl_conn_t *c, tx_piece_t *p)
 {
     if (c->state == CONN_CLOSED || p->len == 0) {
-        piece_free(p);
+        piece_free(c, p, false);
         return;
     }
     p->next = NULL;
@@ -106,6 +144,7 @@ tx_append(sl_conn_t *c, tx_piece_t *p)
         c->tx_head = p;
     c->tx_tail = p;
     c->tx_bytes += p->len;
+    c->tx_mem += p->footprint;
     /* Write at the end of the iteration: the rest of the response is
      * usually appended right after, and one writev beats several. */
     sl_loop_defer(conn_loop(c), &c->pump);
@@ -132,7 +171,7 @@ tx_consume(sl_conn_t *c, size_t n)
         c->tx_head = p->next;
         if (c->tx_head == NULL)
             c->tx_tail = NULL;
-        piece_free(p);
+        piece_free(c, p, true);
     }
 }
 
@@ -246,8 +285,10 @@ conn_deliver_buffered(sl_conn_t *c)
 }
 
 /* Makes room to read more of the (incomplete, size-checked) frame at
- * rx_start. Only called when not muted, so moving the bytes is allowed. */
-static void
+ * rx_start. Only called when not muted, so moving the bytes is allowed.
+ * Returns false when growing needs rx budget the server does not have: the
+ * connection is then starved and must not read. */
+static bool
 rx_make_room(sl_conn_t *c)
 {
     size_t avail = c->rx_end - c->rx_start;
@@ -255,28 +296,29 @@ rx_make_room(sl_conn_t *c)
 
     if (avail == 0) {
         c->rx_start = c->rx_end = 0;
-        if (c->rx_cap > RX_KEEP) {
-            free(c->rx);
-            c->rx = NULL;
-            c->rx_cap = 0;
-        }
+        if (c->rx_cap > RX_KEEP)
+            rx_free(c);
     }
     if (avail >= 4)
         need += (size_t)read_be32(c->rx + c->rx_start); /* checked by conn_try_deliver */
     if (c->rx_cap - c->rx_start >= need && c->rx_end < c->rx_cap)
-        return;
+        return true;
     if (c->rx_start > 0) {
         memmove(c->rx, c->rx + c->rx_start, avail);
         c->rx_start = 0;
         c->rx_end = avail;
     }
     if (c->rx_cap >= need && c->rx_end < c->rx_cap)
-        return;
+        return true;
     cap = SL_MIN(need, SL_MAX(c->rx_cap * 2, (size_t)RX_GROW_MIN));
     cap = SL_MAX(cap, (size_t)RX_INIT);
     SL_ASSERT(cap > c->rx_end);
-    c->rx = sl_xrealloc(c->rx, cap);
-    c->rx_cap = cap;
+    /* The first RX_INIT bytes are always granted, so small requests keep
+     * flowing while big partial frames wait for the budget. */
+    if (cap > RX_INIT && !sl_server_rx_reserve(c->srv, c, cap - c->rx_cap))
+        return false;
+    rx_set(c, sl_xrealloc(c->rx, cap), cap);
+    return true;
 }
 
 /* Reads and delivers while allowed. May close the connection. */
@@ -286,9 +328,8 @@ conn_read(sl_conn_t *c)
     for (int reads = 0; reads < READS_PER_CALL;) {
         ssize_t n;
 
-        if (!conn_deliver_buffered(c))
+        if (!conn_deliver_buffered(c) || !rx_make_room(c))
             return;
-        rx_make_room(c);
         n = read(c->fd, c->rx + c->rx_end, c->rx_cap - c->rx_end);
         if (n > 0) {
             c->rx_end += (size_t)n;
@@ -310,19 +351,31 @@ conn_read(sl_conn_t *c)
 }
 
 /* The peer sent FIN while we were not reading. If everything it sent has
- * been consumed, no request can follow: close and report now. Otherwise
- * keep going; reading reaches the EOF after the pending requests. */
+ * been consumed, no request can follow: close and report now. The same when
+ * what it sent cannot complete the partial frame we hold: that frame (and
+ * its share of queued.max.request.bytes, which it may be waiting for) would
+ * otherwise be kept until the idle timeout. Otherwise keep going; reading
+ * reaches the EOF after the pending requests. */
 static void
 conn_peer_fin(sl_conn_t *c)
 {
     int unread = 0;
-    size_t pending = c->rx_end - c->rx_start - (c->muted ? 4 + c->frame_len : 0);
+    size_t avail = c->rx_end - c->rx_start;
+    size_t pending = avail - (c->muted ? 4 + c->frame_len : 0);
 
-    if (ioctl(c->fd, FIONREAD, &unread) != 0)
+    if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread < 0)
         unread = 0;
     if (unread == 0 && pending == 0) {
         sl_conn_shutdown(c, "peer closed");
         return;
+    }
+    if (!c->muted && avail >= 4) {
+        size_t want = 4 + (size_t)read_be32(c->rx + c->rx_start); /* size-checked on arrival */
+
+        if (avail + (size_t)unread < want) {
+            sl_conn_shutdown(c, "peer closed mid-frame");
+            return;
+        }
     }
     c->peer_eof = true;
 }
@@ -434,6 +487,7 @@ sl_conn_shutdown(sl_conn_t *c, const char *reason)
     sl_debug("net", "conn %" PRIu64 " %s: closed (%s)", c->id, c->peer, reason);
     c->state = CONN_CLOSED;
     c->close_reason = reason;
+    sl_server_rx_unstarve(c->srv, c);
     sl_loop_fd_del(conn_loop(c), &c->w);
     close(c->fd);
     c->fd = -1;
@@ -450,7 +504,7 @@ sl_conn_finalize(sl_conn_t *c)
     sl_server_conn_gone(c->srv, c);
     if (c->srv->cbs.on_close != NULL)
         c->srv->cbs.on_close(c);
-    free(c->rx);
+    rx_free(c);
     free(c);
 }
 
@@ -480,9 +534,7 @@ sl_conn_unmute(sl_conn_t *c)
     if (c->rx_start == c->rx_end && c->rx_cap > RX_KEEP) {
         /* A big frame is done and nothing follows: do not keep its buffer
          * for the life of an idle connection. */
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = c->rx_start = c->rx_end = 0;
+        rx_free(c);
     }
     sl_loop_defer(conn_loop(c), &c->pump);
 }
@@ -491,8 +543,10 @@ sl_conn_unmute(sl_conn_t *c)
 /* Sending                                                                  */
 /* ======================================================================== */
 
+/* held: memory outside the piece that lives until its release. */
 static tx_piece_t *
-piece_new(tx_kind_t kind, size_t len, sl_conn_release_fn release, void *arg, size_t store)
+piece_new(tx_kind_t kind, size_t len, sl_conn_release_fn release, void *arg, size_t store,
+          size_t held)
 {
     tx_piece_t *p = sl_xmalloc(sizeof(*p) + store);
 
@@ -502,6 +556,7 @@ piece_new(tx_kind_t kind, size_t len, sl_conn_release_fn release, void *arg, siz
     p->release = release;
     p->arg = arg;
     p->store_cap = store;
+    p->footprint = sizeof(*p) + store + held;
     p->fd = -1;
     return p;
 }
@@ -524,7 +579,7 @@ sl_conn_send_copy(sl_conn_t *c, const void *data, size_t n)
         sl_loop_defer(conn_loop(c), &c->pump);
         return;
     }
-    p = piece_new(TX_MEM, n, NULL, NULL, SL_MAX(n, (size_t)TX_COPY_MIN));
+    p = piece_new(TX_MEM, n, NULL, NULL, SL_MAX(n, (size_t)TX_COPY_MIN), 0);
     memcpy(p->store, data, n);
     p->store_used = n;
     p->p = p->store;
@@ -540,13 +595,20 @@ sl_conn_send_size(sl_conn_t *c, int32_t size)
     sl_conn_send_copy(c, b, sizeof(b));
 }
 
-void
-sl_conn_send_ref(sl_conn_t *c, const void *data, size_t n, sl_conn_release_fn release, void *arg)
+static void
+send_ref_held(sl_conn_t *c, const void *data, size_t n, sl_conn_release_fn release, void *arg,
+              size_t held)
 {
-    tx_piece_t *p = piece_new(TX_MEM, n, release, arg, 0);
+    tx_piece_t *p = piece_new(TX_MEM, n, release, arg, 0, held);
 
     p->p = data;
     tx_append(c, p);
+}
+
+void
+sl_conn_send_ref(sl_conn_t *c, const void *data, size_t n, sl_conn_release_fn release, void *arg)
+{
+    send_ref_held(c, data, n, release, arg, n);
 }
 
 void
@@ -558,19 +620,19 @@ sl_conn_send_take(sl_conn_t *c, void *data, size_t n)
 void
 sl_conn_send_buf(sl_conn_t *c, sl_buf_t *b)
 {
-    size_t n;
+    size_t n, cap = b->cap;
     uint8_t *data = sl_buf_take(b, &n);
 
     if (data == NULL)
         return;
-    sl_conn_send_take(c, data, n);
+    send_ref_held(c, data, n, free, data, cap); /* the spare capacity is held too */
 }
 
 void
 sl_conn_send_file(sl_conn_t *c, int fd, int64_t off, size_t len, sl_conn_release_fn release,
                   void *arg)
 {
-    tx_piece_t *p = piece_new(TX_FILE, len, release, arg, 0);
+    tx_piece_t *p = piece_new(TX_FILE, len, release, arg, 0, 0);
 
     p->fd = fd;
     p->off = off;
@@ -581,6 +643,12 @@ size_t
 sl_conn_queued(const sl_conn_t *c)
 {
     return c->tx_bytes;
+}
+
+size_t
+sl_conn_queued_mem(const sl_conn_t *c)
+{
+    return c->tx_mem;
 }
 
 /* ======================================================================== */

@@ -42,13 +42,17 @@ typedef struct sl_conn sl_conn_t;
 /* ---- configuration ----------------------------------------------------- */
 
 typedef struct sl_server_config {
-    int32_t max_frame;    /* socket.request.max.bytes (default 104857600) */
-    int64_t idle_ms;      /* connections.max.idle.ms (default 600000); <= 0: never */
-    size_t tx_high_water; /* stop reading while more is queued (default 4 MiB) */
-    int max_conns;        /* max.connections (default INT32_MAX); see sl_server_listen */
-    int sndbuf;           /* socket.send.buffer.bytes; -1 = OS default, autotuned (default) */
-    int rcvbuf;           /* socket.receive.buffer.bytes; -1 = OS default (default) */
-    int backlog;          /* listen(2) backlog (default 1024) */
+    int32_t max_frame;                /* socket.request.max.bytes (default 104857600) */
+    int64_t idle_ms;                  /* connections.max.idle.ms (default 600000); <= 0: never */
+    size_t tx_high_water;             /* stop reading while queued output holds more memory than
+                                       * this, or has more bytes to send (default 4 MiB) */
+    int64_t max_queued_request_bytes; /* queued.max.request.bytes: rx buffers of all
+                                       * connections together; < 0 = unbounded
+                                       * (default 524288000); 0 is refused */
+    int max_conns; /* max.connections (default INT32_MAX); see sl_server_listen */
+    int sndbuf;    /* socket.send.buffer.bytes; -1 = OS default, autotuned (default) */
+    int rcvbuf;    /* socket.receive.buffer.bytes; -1 = OS default (default) */
+    int backlog;   /* listen(2) backlog (default 1024) */
 } sl_server_config_t;
 
 void sl_server_config_defaults(sl_server_config_t *cfg);
@@ -108,6 +112,8 @@ typedef struct sl_server_stats {
     uint64_t closed_idle; /* closed by connections.max.idle.ms */
     uint64_t bad_frames;  /* closed for a frame size < 0 or > max_frame */
     uint64_t frames;      /* frames delivered */
+    uint64_t rx_starved;  /* times a connection waited for queued.max.request.bytes */
+    uint64_t trims;       /* times freed memory was handed back to the OS */
 } sl_server_stats_t;
 
 sl_server_stats_t sl_server_stats(const sl_server_t *srv);
@@ -186,8 +192,14 @@ void sl_conn_send_buf(sl_conn_t *c, sl_buf_t *b);
  * (the frame could not be completed). */
 void sl_conn_send_file(sl_conn_t *c, int fd, int64_t off, size_t len, sl_conn_release_fn release,
                        void *arg);
-/* Bytes queued and not yet written to the socket. While this exceeds
- * tx_high_water, the connection delivers and reads nothing. */
+/* Bytes queued and not yet written to the socket. While this or
+ * sl_conn_queued_mem exceeds tx_high_water, the connection delivers and
+ * reads nothing. */
 size_t sl_conn_queued(const sl_conn_t *c);
+/* Memory the queued output keeps alive (buffers and piece headers; file
+ * regions cost only their header). */
+size_t sl_conn_queued_mem(const sl_conn_t *c);
+/* rx buffer capacity of every connection of srv (queued.max.request.bytes). */
+int64_t sl_server_rx_mem(const sl_server_t *srv);
 
 #endif

@@ -70,6 +70,7 @@ typedef struct tx_piece {
     void *arg;
     size_t store_cap;  /* copy pieces: inline capacity (0 for others) */
     size_t store_used; /* copy pieces: bytes stored so far */
+    size_t footprint;  /* memory this piece keeps alive until freed (tx_mem) */
     uint8_t store[];
 } tx_piece_t;
 
@@ -100,7 +101,13 @@ struct sl_conn {
     size_t frame_len; /* payload length of the frame in flight */
 
     tx_piece_t *tx_head, *tx_tail;
-    size_t tx_bytes;
+    size_t tx_bytes; /* bytes still to send, file regions included */
+    size_t tx_mem;   /* memory held by the queued pieces (the backpressure measure) */
+
+    /* queued.max.request.bytes: waiting for the server's rx budget to grow
+     * the buffer of a partial frame (on the server's starved list). */
+    bool rx_starved;
+    sl_conn_t *sprev, *snext;
 
     /* Server list membership: the open list (least recently active first,
      * for the idle sweep) or, once closed, the closing list. */
@@ -138,6 +145,17 @@ struct sl_server {
     uint64_t next_id;
     sl_timer_t idle_timer;
     sl_server_stats_t stats;
+
+    /* queued.max.request.bytes: rx buffer capacity of every connection,
+     * and the connections waiting for some of it to be freed. */
+    int64_t rx_mem;
+    conn_list_t starved; /* linked through sprev/snext */
+    sl_loop_defer_t rx_wake;
+
+    /* Memory freed since the allocator was last asked to return it. */
+    size_t released;
+    int64_t last_trim;
+    sl_timer_t trim_timer;
 };
 
 /* Connection bookkeeping called by conn.c. */
@@ -145,6 +163,15 @@ void sl_server_conn_opened(sl_server_t *srv, sl_conn_t *c);
 void sl_server_conn_touch(sl_server_t *srv, sl_conn_t *c);
 void sl_server_conn_closed(sl_server_t *srv, sl_conn_t *c);
 void sl_server_conn_gone(sl_server_t *srv, sl_conn_t *c);
+/* The rx budget: may c's buffer grow by `extra` bytes? If not, c waits on
+ * the starved list until rx memory is freed (then its pump runs). */
+bool sl_server_rx_reserve(sl_server_t *srv, sl_conn_t *c, size_t extra);
+/* c's rx buffer changed capacity by delta (negative: freed). */
+void sl_server_rx_account(sl_server_t *srv, int64_t delta);
+/* Takes c off the starved list (close). */
+void sl_server_rx_unstarve(sl_server_t *srv, sl_conn_t *c);
+/* n bytes of buffers were freed: return memory to the OS now and then. */
+void sl_server_note_released(sl_server_t *srv, size_t n);
 /* A listener accepted fd from sa: applies the connection cap, then opens. */
 void sl_server_accepted(sl_server_t *srv, int fd, const struct sockaddr *sa, socklen_t salen);
 /* Applies TCP_NODELAY and the configured buffer sizes to a connected socket. */

@@ -9,6 +9,15 @@
  * the oldest is always the head. One timer is armed for the head's expiry;
  * when it fires it closes every expired head and re-arms for the new head.
  * Activity never touches the timer: an early wakeup just re-arms it.
+ *
+ * Two memory bounds live here too. queued.max.request.bytes caps the rx
+ * buffers of all connections together: a connection whose partial frame
+ * needs more waits on the starved list, and every free of rx memory wakes
+ * the waiters (at the end of the iteration) to try again. And freed
+ * buffers are handed back to the OS: glibc keeps freed heap memory for
+ * reuse, so a burst of connections that queued replies and left would
+ * otherwise keep the broker's RSS at its peak; after TRIM_AFTER bytes were
+ * freed, malloc_trim runs, at most once per TRIM_INTERVAL_MS.
  */
 #include "net/net_int.h"
 
@@ -17,6 +26,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -35,9 +47,15 @@ sl_server_config_defaults(sl_server_config_t *cfg)
     cfg->sndbuf = -1;
     cfg->rcvbuf = -1;
     cfg->backlog = 1024;
+    cfg->max_queued_request_bytes = (int64_t)500 << 20;
 }
 
+#define TRIM_AFTER       ((size_t)16 << 20)
+#define TRIM_INTERVAL_MS 1000
+
 static void idle_sweep(sl_loop_t *loop, void *arg);
+static void rx_wake(sl_loop_t *loop, void *arg);
+static void trim_now(sl_loop_t *loop, void *arg);
 
 int
 sl_server_new(sl_loop_t *loop, const sl_server_config_t *cfg, const sl_conn_cbs_t *cbs, void *owner,
@@ -50,8 +68,11 @@ sl_server_new(sl_loop_t *loop, const sl_server_config_t *cfg, const sl_conn_cbs_
         sl_server_config_defaults(&def);
         cfg = &def;
     }
+    /* Like Kafka, a positive queued.max.request.bytes must hold the largest
+     * frame, or a frame could never be read. */
     if (cbs == NULL || cbs->on_frame == NULL || cfg->max_frame < 0 || cfg->max_conns < 0 ||
-        cfg->backlog <= 0)
+        cfg->backlog <= 0 || cfg->max_queued_request_bytes == 0 ||
+        (cfg->max_queued_request_bytes > 0 && cfg->max_queued_request_bytes < cfg->max_frame))
         return SL_EINVAL;
     srv = sl_xcalloc(1, sizeof(*srv));
     srv->loop = loop;
@@ -59,6 +80,9 @@ sl_server_new(sl_loop_t *loop, const sl_server_config_t *cfg, const sl_conn_cbs_
     srv->cbs = *cbs;
     srv->owner = owner;
     sl_timer_init(&srv->idle_timer, idle_sweep, srv);
+    sl_timer_init(&srv->trim_timer, trim_now, srv);
+    sl_loop_defer_init(&srv->rx_wake, rx_wake, srv);
+    srv->last_trim = INT64_MIN / 2;
     *out = srv;
     return SL_OK;
 }
@@ -74,6 +98,8 @@ sl_server_free(sl_server_t *srv)
     while (srv->closing.head != NULL)
         sl_conn_finalize(srv->closing.head);
     sl_timer_stop(srv->loop, &srv->idle_timer);
+    sl_timer_stop(srv->loop, &srv->trim_timer);
+    sl_loop_defer_cancel(srv->loop, &srv->rx_wake);
     free(srv);
 }
 
@@ -188,6 +214,109 @@ void
 sl_server_conn_gone(sl_server_t *srv, sl_conn_t *c)
 {
     list_unlink(&srv->closing, c);
+}
+
+/* ======================================================================== */
+/* Memory: the rx budget and handing freed memory back                      */
+/* ======================================================================== */
+
+static void
+starved_unlink(sl_server_t *srv, sl_conn_t *c)
+{
+    if (c->sprev != NULL)
+        c->sprev->snext = c->snext;
+    else
+        srv->starved.head = c->snext;
+    if (c->snext != NULL)
+        c->snext->sprev = c->sprev;
+    else
+        srv->starved.tail = c->sprev;
+    c->sprev = c->snext = NULL;
+    c->rx_starved = false;
+}
+
+bool
+sl_server_rx_reserve(sl_server_t *srv, sl_conn_t *c, size_t extra)
+{
+    int64_t limit = srv->cfg.max_queued_request_bytes;
+
+    if (limit < 0 || srv->rx_mem + (int64_t)extra <= limit)
+        return true;
+    if (!c->rx_starved) {
+        c->rx_starved = true;
+        c->snext = NULL;
+        c->sprev = srv->starved.tail;
+        if (srv->starved.tail != NULL)
+            srv->starved.tail->snext = c;
+        else
+            srv->starved.head = c;
+        srv->starved.tail = c;
+        srv->stats.rx_starved++;
+    }
+    return false;
+}
+
+void
+sl_server_rx_account(sl_server_t *srv, int64_t delta)
+{
+    srv->rx_mem += delta;
+    SL_ASSERT(srv->rx_mem >= 0);
+    if (delta < 0 && srv->starved.head != NULL)
+        sl_loop_defer(srv->loop, &srv->rx_wake);
+}
+
+void
+sl_server_rx_unstarve(sl_server_t *srv, sl_conn_t *c)
+{
+    if (c->rx_starved)
+        starved_unlink(srv, c);
+}
+
+/* Some rx memory was freed: every waiter tries again, oldest first (those
+ * that still do not fit go back on the list, in the same order). */
+static void
+rx_wake(sl_loop_t *loop, void *arg)
+{
+    sl_server_t *srv = arg;
+
+    while (srv->starved.head != NULL) {
+        sl_conn_t *c = srv->starved.head;
+
+        starved_unlink(srv, c);
+        sl_loop_defer(loop, &c->pump);
+    }
+}
+
+int64_t
+sl_server_rx_mem(const sl_server_t *srv)
+{
+    return srv->rx_mem;
+}
+
+static void
+trim_now(sl_loop_t *loop, void *arg)
+{
+    sl_server_t *srv = arg;
+
+    srv->released = 0;
+    srv->last_trim = sl_loop_now(loop);
+    srv->stats.trims++;
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
+}
+
+void
+sl_server_note_released(sl_server_t *srv, size_t n)
+{
+    int64_t wait;
+
+    srv->released += n;
+    if (srv->released < TRIM_AFTER || sl_timer_active(&srv->trim_timer))
+        return;
+    wait = srv->last_trim + TRIM_INTERVAL_MS - sl_loop_now(srv->loop);
+    /* Never inside the call that freed: a timer runs from the loop. */
+    sl_timer_start(srv->loop, &srv->trim_timer, wait > 0 ? wait : 0);
 }
 
 /* ======================================================================== */
