@@ -157,8 +157,8 @@ struct sl_broker {
     sl_gcoord_t *gc;          /* consumer groups */
     sl_timer_t gtimer;        /* the coordinator's next deadline */
     sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
-    int64_t fd_limit;     /* RLIMIT_NOFILE after raising it (fdlimit.c) */
-    int64_t fd_warned_ms; /* last "auto-creation refused" warning */
+    int64_t fd_limit;         /* RLIMIT_NOFILE after raising it (fdlimit.c) */
+    int64_t fd_warned_ms;     /* last "auto-creation refused" warning */
     bool stopping;
 };
 
