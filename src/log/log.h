@@ -155,6 +155,33 @@ typedef struct sl_log_append_info {
 SL_MUST_CHECK int sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len,
                                  sl_log_append_info_t *info);
 
+/* Who wrote a batch (Kafka's AppendOrigin): it decides what is validated
+ * and whether offsets are assigned. */
+typedef enum sl_append_origin {
+    SL_APPEND_CLIENT = 0,  /* leader, a producer's batches: sl_plog_append */
+    SL_APPEND_COORDINATOR, /* leader, the broker's own internal writes: the same checks and
+                              offset assignment as CLIENT */
+    SL_APPEND_REPLICATION, /* follower: offsets and epochs come from the leader */
+} sl_append_origin_t;
+
+/*
+ * sl_plog_append with an origin. For SL_APPEND_REPLICATION the buffer is
+ * never modified: every batch must pass sl_batch_validate (length, magic,
+ * CRC, offsets), the first batch must start at the LEO (else SL_ERANGE,
+ * nothing written), each next batch at the previous one's last offset + 1
+ * (else SL_EPROTO), partitionLeaderEpoch >= 0 (SL_EPROTO) and never below
+ * the latest epoch of the leader-epoch cache or of an earlier batch of buf
+ * (SL_EINVAL: data of a fenced leader; truncate first). max.message.bytes
+ * and LogAppendTime do not apply (the leader did both). A batch with a new,
+ * higher epoch adds (epoch, its base offset) to the epoch cache. The HW
+ * moves as the manager's hw_mode says (SL_LOG_HW_MANUAL for replicas).
+ */
+SL_MUST_CHECK int sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf,
+                                        size_t len, sl_log_append_info_t *info);
+/* sl_plog_append_origin(pl, SL_APPEND_REPLICATION, ...). */
+SL_MUST_CHECK int sl_plog_append_as_follower(sl_plog_t *pl, uint8_t *buf, size_t len,
+                                             sl_log_append_info_t *info);
+
 /* A file region for sendfile. Holds a reference on its segment, which keeps
  * the file open (and readable) even after retention deleted it. */
 typedef struct sl_log_region {
