@@ -251,6 +251,27 @@ int32_t sl_plog_partition(const sl_plog_t *pl);
 const sl_log_cfg_t *sl_plog_cfg(const sl_plog_t *pl);
 void sl_plog_set_cfg(sl_plog_t *pl, const sl_log_cfg_t *cfg);
 
+/*
+ * Follower truncation (Kafka's truncateTo): removes every batch at or past
+ * `offset`; an offset inside a batch removes that whole batch, so the LEO
+ * becomes its base offset (read it back with sl_plog_leo). Segments wholly
+ * past it are deleted, the one holding it is cut with its indexes; HW =
+ * min(HW, LEO), the recovery point likewise, and leader-epoch-checkpoint
+ * loses every entry starting at or past the new LEO. Durable on return: a
+ * crash never brings the tail back. Read regions stay readable. No-op when
+ * offset >= LEO; below the log start it is
+ * sl_plog_truncate_fully_and_start_at(offset). Blocking (fsyncs, and it
+ * waits for queued checkpoint writes of the directory). SL_OK, SL_EINVAL
+ * (offset < 0), SL_EOFFLINE, SL_EIO (the partition is now offline),
+ * SL_ENOSPC / SL_EIO / SL_ENFILE before anything changed.
+ */
+SL_MUST_CHECK int sl_plog_truncate_to(sl_plog_t *pl, int64_t offset);
+/* Drops every segment and the epoch cache and starts an empty log at
+ * `offset` (LEO = HW = log start = recovery point = offset): a follower
+ * whose leader's log start is past its LEO. Durable on return; the same
+ * statuses. */
+SL_MUST_CHECK int sl_plog_truncate_fully_and_start_at(sl_plog_t *pl, int64_t offset);
+
 /* Leader epoch written into appended batches; a new epoch starts at the LEO
  * and is recorded in leader-epoch-checkpoint (written in the background). */
 void sl_plog_set_leader_epoch(sl_plog_t *pl, int32_t epoch);

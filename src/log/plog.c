@@ -436,6 +436,10 @@ assign_follower_epochs(sl_plog_t *pl, const uint8_t *buf, size_t len)
         int64_t base = (int64_t)sl_be64(buf + off + SL_BATCH_OFF_BASE_OFFSET);
 
         if (pl->nepochs == 0 || epoch > pl->epochs[pl->nepochs - 1].epoch) {
+            /* An epoch that got no batch gives way (Kafka drops entries
+             * starting at or past the new one's start). */
+            while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset >= base)
+                pl->nepochs--;
             pl->epochs = sl_xrealloc(pl->epochs, (pl->nepochs + 1) * sizeof(*pl->epochs));
             pl->epochs[pl->nepochs++] = (sl_epoch_entry_t){epoch, base};
             changed = true;
@@ -519,8 +523,10 @@ sl_plog_append_as_follower(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_appen
 void
 sl_log_region_release(sl_log_region_t *r)
 {
-    if (r->seg != NULL)
+    if (r->seg != NULL) {
+        r->seg->readers--;
         sl_seg_unref(r->seg);
+    }
     r->seg = NULL;
     r->len = 0;
 }
@@ -584,6 +590,7 @@ sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bou
         (rc = sl_seg_verify(seg, first.pos, end)) != SL_OK)
         return read_fail(pl, rc);
     sl_seg_ref(seg);
+    seg->readers++;
     out->seg = seg;
     out->fd = seg->fd;
     out->pos = first.pos;
