@@ -276,8 +276,19 @@ SL_MUST_CHECK int sl_plog_truncate_fully_and_start_at(sl_plog_t *pl, int64_t off
  * and is recorded in leader-epoch-checkpoint (written in the background). */
 void sl_plog_set_leader_epoch(sl_plog_t *pl, int32_t epoch);
 int32_t sl_plog_leader_epoch(const sl_plog_t *pl);
-/* OffsetsForLeaderEpoch: the largest epoch <= `epoch` and its end offset
- * (start of the next epoch, or the LEO). SL_ENOENT if none is known. */
+/*
+ * OffsetsForLeaderEpoch, as Kafka's LeaderEpochFileCache.endOffsetFor
+ * answers it from leader-epoch-checkpoint:
+ *  - `epoch` is the latest epoch: (epoch, LEO);
+ *  - an older one: (the largest known epoch <= it, start offset of the
+ *    first higher epoch) -- a follower truncates to that offset;
+ *  - below every known epoch: (epoch, start offset of the first one);
+ *  - negative, above the latest, or no epoch known: SL_ENOENT with
+ *    (SL_UNDEFINED_EPOCH, SL_UNDEFINED_EPOCH_OFFSET), Kafka's -1 / -1.
+ * The outputs are always set.
+ */
+#define SL_UNDEFINED_EPOCH        (-1)
+#define SL_UNDEFINED_EPOCH_OFFSET ((int64_t)-1)
 SL_MUST_CHECK int sl_plog_epoch_end(const sl_plog_t *pl, int32_t epoch, int32_t *found_epoch,
                                     int64_t *end_offset);
 

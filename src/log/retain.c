@@ -258,16 +258,28 @@ sl_plog_leader_epoch(const sl_plog_t *pl)
     return pl->leader_epoch;
 }
 
+/* Kafka's LeaderEpochFileCache.endOffsetFor. */
 int
 sl_plog_epoch_end(const sl_plog_t *pl, int32_t epoch, int32_t *found_epoch, int64_t *end_offset)
 {
     size_t i = pl->nepochs;
 
+    *found_epoch = SL_UNDEFINED_EPOCH;
+    *end_offset = SL_UNDEFINED_EPOCH_OFFSET;
+    if (epoch < 0 || pl->nepochs == 0 || epoch > pl->epochs[pl->nepochs - 1].epoch)
+        return SL_ENOENT;
+    if (epoch == pl->epochs[pl->nepochs - 1].epoch) {
+        /* the epoch still being written (a consumer checking its offset) */
+        *found_epoch = epoch;
+        *end_offset = pl->leo;
+        return SL_OK;
+    }
+    /* i: the first entry with a higher epoch (one exists) */
     while (i > 0 && pl->epochs[i - 1].epoch > epoch)
         i--;
-    if (i == 0)
-        return SL_ENOENT;
-    *found_epoch = pl->epochs[i - 1].epoch;
-    *end_offset = i < pl->nepochs ? pl->epochs[i].start_offset : pl->leo;
+    /* Below every known epoch: its data is gone; the follower goes on from
+     * the start of the first epoch we know. */
+    *found_epoch = i > 0 ? pl->epochs[i - 1].epoch : epoch;
+    *end_offset = pl->epochs[i].start_offset;
     return SL_OK;
 }

@@ -277,3 +277,67 @@ SL_TEST(log_truncate_fully_and_start_at_then_appends_continue)
     SL_CHECK_EQ(sl_plog_log_start(pl), 10);
     sl_log_mgr_close(mgr);
 }
+
+SL_TEST(log_epoch_end_follows_kafka_and_truncation)
+{
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = setup(&mgr, &cfg);
+    int32_t e;
+    int64_t end;
+
+    SL_CHECK_EQ(sl_plog_epoch_end(pl, 0, &e, &end), SL_ENOENT);
+    SL_CHECK_EQ(e, SL_UNDEFINED_EPOCH);
+    SL_CHECK_EQ(end, SL_UNDEFINED_EPOCH_OFFSET);
+    /* epochs 2 @ 0, 5 @ 10, 7 @ 20; LEO 30 */
+    for (int i = 0; i < 15; i++)
+        follow1(pl, 2, i < 5 ? 2 : i < 10 ? 5 : 7, (uint64_t)i);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 1, &e, &end)); /* below the first */
+    SL_CHECK_EQ(e, 1);
+    SL_CHECK_EQ(end, 0);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 3, &e, &end)); /* between: floor 2 */
+    SL_CHECK_EQ(e, 2);
+    SL_CHECK_EQ(end, 10);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 5, &e, &end));
+    SL_CHECK_EQ(e, 5);
+    SL_CHECK_EQ(end, 20);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 7, &e, &end)); /* latest: the LEO */
+    SL_CHECK_EQ(end, 30);
+    SL_CHECK_EQ(sl_plog_epoch_end(pl, 8, &e, &end), SL_ENOENT);
+    /* cut at 20 (exactly where epoch 7 starts): 7 goes, 5 is the latest */
+    SL_CHECK_OK(sl_plog_truncate_to(pl, 20));
+    SL_CHECK_EQ(sl_plog_epoch_end(pl, 7, &e, &end), SL_ENOENT);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 5, &e, &end));
+    SL_CHECK_EQ(end, 20);
+    /* a follower of a new leader at epoch 9 */
+    follow1(pl, 1, 9, 50);
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 7, &e, &end));
+    SL_CHECK_EQ(e, 5);
+    SL_CHECK_EQ(end, 20);
+    /* lower than the latest is refused */
+    {
+        uint8_t buf[512];
+        sl_log_append_info_t info;
+        size_t len = tl_batch(buf, 1, 1, 10, 1);
+
+        sl_batch_set_base_offset(buf, 21);
+        sl_batch_set_leader_epoch(buf, 8);
+        SL_CHECK_EQ(sl_plog_append_as_follower(pl, buf, len, &info), SL_EINVAL);
+    }
+    sl_log_mgr_close(mgr);
+    /* the file holds exactly what is left, in Kafka's format */
+    {
+        char path[4200];
+        FILE *f;
+        char got[256] = {0};
+        size_t n;
+
+        snprintf(path, sizeof(path), "%s/t-0/leader-epoch-checkpoint", sl_test_dir());
+        f = fopen(path, "r");
+        SL_CHECK(f != NULL);
+        n = fread(got, 1, sizeof(got) - 1, f);
+        fclose(f);
+        SL_CHECK(n > 0);
+        SL_CHECK_STR(got, "0\n3\n2 0\n5 10\n9 20\n");
+    }
+}
