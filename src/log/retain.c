@@ -6,8 +6,9 @@
  * Deleting a segment: take it out of the list, rename its files to
  * *.deleted (the commit point: a restart will not load it again), drop the
  * list's reference. Readers holding regions keep the file open; the last
- * reference queues close + unlink on the janitor thread. Segments are only
- * ever deleted from the front and never the active one.
+ * reference queues close + unlink on the janitor thread. Retention only
+ * deletes from the front and never the active segment (trunc.c deletes from
+ * the back, for followers).
  */
 #include "log/log_int.h"
 
