@@ -6,8 +6,9 @@
  * Deleting a segment: take it out of the list, rename its files to
  * *.deleted (the commit point: a restart will not load it again), drop the
  * list's reference. Readers holding regions keep the file open; the last
- * reference queues close + unlink on the janitor thread. Segments are only
- * ever deleted from the front and never the active one.
+ * reference queues close + unlink on the janitor thread. Retention only
+ * deletes from the front and never the active segment (trunc.c deletes from
+ * the back, for followers).
  */
 #include "log/log_int.h"
 
@@ -186,6 +187,27 @@ sl_plog_write_epochs(sl_plog_t *pl)
 }
 
 int
+sl_plog_write_epochs_sync(sl_plog_t *pl)
+{
+    char path[PATH_MAX];
+    size_t len;
+    char *data;
+    int rc;
+
+    /* Queued writes of this file run on the flusher: an older content
+     * must not land after this one. */
+    if (pl->mgr != NULL)
+        sl_bg_drain(&pl->mgr->flusher);
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", pl->dir);
+    data = sl_ckpt_format_epochs(pl->epochs, pl->nepochs, &len);
+    rc = sl_ckpt_write_file(path, data, len);
+    free(data);
+    if (rc != SL_OK)
+        sl_plog_set_offline(pl, rc, "cannot write leader-epoch-checkpoint");
+    return rc;
+}
+
+int
 sl_plog_read_epochs(sl_plog_t *pl)
 {
     char path[PATH_MAX];
@@ -237,16 +259,28 @@ sl_plog_leader_epoch(const sl_plog_t *pl)
     return pl->leader_epoch;
 }
 
+/* Kafka's LeaderEpochFileCache.endOffsetFor. */
 int
 sl_plog_epoch_end(const sl_plog_t *pl, int32_t epoch, int32_t *found_epoch, int64_t *end_offset)
 {
     size_t i = pl->nepochs;
 
+    *found_epoch = SL_UNDEFINED_EPOCH;
+    *end_offset = SL_UNDEFINED_EPOCH_OFFSET;
+    if (epoch < 0 || pl->nepochs == 0 || epoch > pl->epochs[pl->nepochs - 1].epoch)
+        return SL_ENOENT;
+    if (epoch == pl->epochs[pl->nepochs - 1].epoch) {
+        /* the epoch still being written (a consumer checking its offset) */
+        *found_epoch = epoch;
+        *end_offset = pl->leo;
+        return SL_OK;
+    }
+    /* i: the first entry with a higher epoch (one exists) */
     while (i > 0 && pl->epochs[i - 1].epoch > epoch)
         i--;
-    if (i == 0)
-        return SL_ENOENT;
-    *found_epoch = pl->epochs[i - 1].epoch;
-    *end_offset = i < pl->nepochs ? pl->epochs[i].start_offset : pl->leo;
+    /* Below every known epoch: its data is gone; the follower goes on from
+     * the start of the first epoch we know. */
+    *found_epoch = i > 0 ? pl->epochs[i - 1].epoch : epoch;
+    *end_offset = pl->epochs[i].start_offset;
     return SL_OK;
 }

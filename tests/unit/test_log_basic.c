@@ -449,9 +449,19 @@ SL_TEST(log_epochs_end_offsets)
     SL_CHECK_OK(sl_plog_epoch_end(pl, 3, &e, &end));
     SL_CHECK_EQ(e, 1);
     SL_CHECK_EQ(end, 5);
-    SL_CHECK_OK(sl_plog_epoch_end(pl, 9, &e, &end));
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 4, &e, &end));
     SL_CHECK_EQ(e, 4);
     SL_CHECK_EQ(end, 7);
+    /* above the latest: Kafka's UNDEFINED_EPOCH / UNDEFINED_EPOCH_OFFSET */
+    SL_CHECK_EQ(sl_plog_epoch_end(pl, 9, &e, &end), SL_ENOENT);
+    SL_CHECK_EQ(e, -1);
+    SL_CHECK_EQ(end, -1);
+    SL_CHECK_EQ(sl_plog_epoch_end(pl, -1, &e, &end), SL_ENOENT);
+    SL_CHECK_EQ(end, -1);
+    /* below the earliest: the start of the first known epoch */
+    SL_CHECK_OK(sl_plog_epoch_end(pl, 0, &e, &end));
+    SL_CHECK_EQ(e, 0);
+    SL_CHECK_EQ(end, 0);
     SL_CHECK_OK(sl_plog_read(pl, 5, 1000, 7, true, &r));
     uint8_t *got = tl_region_bytes(&r);
     SL_CHECK_EQ(sl_be32(got + SL_BATCH_OFF_LEADER_EPOCH), 4);
