@@ -22,6 +22,7 @@
 #include "base/arena.h"
 #include "base/list.h"
 #include "base/map.h"
+#include "cluster/cluster.h"
 #include "group/group.h"
 #include "log/log.h"
 #include "net/net.h"
@@ -38,10 +39,17 @@ typedef struct sl_btopic sl_btopic_t;
 
 /* ---- partitions --------------------------------------------------------- */
 
+/*
+ * One partition as the broker holds it: its replica-set state (cluster/,
+ * the one place handlers read leader, epochs, replicas and ISR from), its
+ * log when hosted here (the high watermark and log end are the log's), and
+ * the requests waiting on it.
+ */
 struct sl_bpart {
     sl_btopic_t *topic;
     int32_t index;
     sl_plog_t *pl;
+    sl_pstate_t st;
     sl_dlist_t fetch_waiters;   /* sl_fetch_watch_t: parked fetches reading here */
     sl_dlist_t produce_waiters; /* sl_produce_wait_t: acks=all produces awaiting fsync */
     int64_t since_compact;      /* __consumer_offsets: bytes appended since the last snapshot */

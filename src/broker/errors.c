@@ -50,6 +50,12 @@ sl_kerr_from_status(int rc)
         return SL_KERR_TOPIC_DELETION_DISABLED;
     case SL_EPOLICY_VIOLATION:
         return SL_KERR_POLICY_VIOLATION;
+    case SL_ENOT_LEADER:
+        return SL_KERR_NOT_LEADER_OR_FOLLOWER;
+    case SL_EFENCED_EPOCH:
+        return SL_KERR_FENCED_LEADER_EPOCH;
+    case SL_EUNKNOWN_EPOCH:
+        return SL_KERR_UNKNOWN_LEADER_EPOCH;
     default:
         return SL_KERR_UNKNOWN_SERVER_ERROR;
     }

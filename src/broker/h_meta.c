@@ -49,18 +49,34 @@ sl_h_SaslAuthenticate(sl_req_t *req)
     return SL_OK;
 }
 
-static void
-fill_partition(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_MetadataResponsePartition_t *mp,
-               int32_t index)
+/* A copy in the request's arena (the state may change before encoding). */
+static int32_t *
+nodes_dup(sl_req_t *req, const sl_nodes_t *ns)
 {
-    mp->PartitionIndex = index;
-    mp->LeaderId = b->node_id;
-    mp->LeaderEpoch = 0;
-    SL_KARR(req, mp->ReplicaNodes, 1, SL_KNOINIT);
-    SL_KARR(req, mp->IsrNodes, 1, SL_KNOINIT);
-    mp->ReplicaNodes.items[0] = b->node_id;
-    mp->IsrNodes.items[0] = b->node_id;
-    mp->OfflineReplicas.len = 0;
+    int32_t *ids = sl_arena_array(&req->arena, (size_t)ns->n, sizeof(*ids));
+
+    if (ns->n > 0)
+        memcpy(ids, ns->ids, (size_t)ns->n * sizeof(*ids));
+    return ids;
+}
+
+#define COPY_NODES(req, field, ns) ((field).len = (ns)->n, (field).items = nodes_dup(req, ns))
+
+/* What the partition state says; a partition with no leader is
+ * LEADER_NOT_AVAILABLE, with leader -1, as Kafka answers it. */
+static void
+fill_partition(sl_req_t *req, sl_MetadataResponse_MetadataResponsePartition_t *mp,
+               const sl_bpart_t *bp)
+{
+    const sl_pstate_t *ps = &bp->st;
+
+    mp->PartitionIndex = bp->index;
+    mp->ErrorCode = ps->leader_id == SL_NO_NODE ? SL_KERR_LEADER_NOT_AVAILABLE : SL_KERR_NONE;
+    mp->LeaderId = ps->leader_id;
+    mp->LeaderEpoch = ps->leader_epoch;
+    COPY_NODES(req, mp->ReplicaNodes, &ps->replicas);
+    COPY_NODES(req, mp->IsrNodes, &ps->isr);
+    COPY_NODES(req, mp->OfflineReplicas, &ps->offline);
 }
 
 static void
@@ -73,7 +89,7 @@ fill_topic(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_MetadataResponseTo
     mt->IsInternal = sl_topic_name_is_internal(mt->Name);
     SL_KARR(req, mt->Partitions, bt->n_parts, sl_MetadataResponse_MetadataResponsePartition_init);
     for (int32_t p = 0; p < bt->n_parts; p++)
-        fill_partition(b, req, &mt->Partitions.items[p], p);
+        fill_partition(req, &mt->Partitions.items[p], bt->parts[p]);
 }
 
 static void

@@ -31,14 +31,18 @@ sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc)
     }
 }
 
+/* Single node: every partition is hosted here and led by this broker, at
+ * the leader epoch its log last recorded (0 on a broker that never had
+ * another leader). A metadata backend's deltas change it later. */
 static sl_bpart_t *
-bpart_new(sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
+bpart_new(sl_broker_t *b, sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
 {
     sl_bpart_t *bp = sl_xcalloc(1, sizeof(*bp));
 
     bp->topic = bt;
     bp->index = index;
     bp->pl = pl;
+    sl_pstate_init_local(&bp->st, index, b->node_id, SL_MAX(sl_plog_leader_epoch(pl), 0));
     sl_dlist_init(&bp->fetch_waiters);
     sl_dlist_init(&bp->produce_waiters);
     bp->compact_base = -1;
@@ -71,7 +75,7 @@ sl_btopic_sync(sl_broker_t *b, const sl_topic_t *t, sl_btopic_t **out)
                 sl_error("broker", "cannot create log for %s-%d: %s", t->name, p, sl_strerror(rc));
                 return rc;
             }
-            bt->parts[p] = bpart_new(bt, p, pl);
+            bt->parts[p] = bpart_new(b, bt, p, pl);
             bt->n_parts = p + 1;
         }
     }
@@ -122,10 +126,17 @@ sl_bpart_find(sl_broker_t *b, sl_str_t topic, int32_t partition)
 }
 
 static void
+bpart_free(sl_bpart_t *bp)
+{
+    sl_pstate_deinit(&bp->st);
+    free(bp);
+}
+
+static void
 btopic_free(sl_btopic_t *bt)
 {
     for (int32_t p = 0; p < bt->n_parts; p++)
-        free(bt->parts[p]);
+        bpart_free(bt->parts[p]);
     free(bt->parts);
     free(bt->name);
     free(bt);
@@ -165,7 +176,7 @@ sl_btopic_truncate(sl_broker_t *b, const char *name, int32_t n)
         /* Just created: nobody can be parked on it yet. */
         if (sl_log_mgr_delete(b->logs, bp->pl) != SL_OK)
             sl_warn("broker", "could not delete log of %s-%d", bt->name, bt->n_parts);
-        free(bp);
+        bpart_free(bp);
     }
 }
 
