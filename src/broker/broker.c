@@ -251,8 +251,15 @@ start_listeners(sl_broker_t *b)
 
 /* ---- main --------------------------------------------------------------- */
 
-static int
-broker_start(sl_broker_t *b, const sl_props_t *props)
+void
+sl_broker_init(sl_broker_t *b)
+{
+    memset(b, 0, sizeof(*b));
+    sl_map_init(&b->btopics);
+}
+
+int
+sl_broker_start(sl_broker_t *b, const sl_props_t *props)
 {
     sl_strlist_t warnings;
     sl_errbuf_t err;
@@ -279,6 +286,7 @@ broker_start(sl_broker_t *b, const sl_props_t *props)
         return rc;
     }
     b->node_id = b->cfg.broker_id;
+    sl_meta_init(b);
     if ((rc = sl_loop_new(&b->loop)) != SL_OK)
         return rc;
     if ((rc = sl_worker_new(b->loop, 2, &b->workers)) != SL_OK)
@@ -303,8 +311,8 @@ broker_start(sl_broker_t *b, const sl_props_t *props)
     return SL_OK;
 }
 
-static void
-broker_stop(sl_broker_t *b)
+void
+sl_broker_stop(sl_broker_t *b)
 {
     if (b->srv) {
         sl_server_stop_listening(b->srv);
@@ -338,21 +346,20 @@ sl_broker_main(int argc, char **argv)
 
     sl_log_init_from_env();
     sl_fault_init_from_env();
-    memset(&b, 0, sizeof(b));
-    sl_map_init(&b.btopics);
+    sl_broker_init(&b);
     sl_props_init(&props);
     rc = parse_args(argc, argv, &props);
     if (rc != 0) {
         sl_props_deinit(&props);
         return rc == 1 ? 0 : 2;
     }
-    rc = broker_start(&b, &props);
+    rc = sl_broker_start(&b, &props);
     sl_props_deinit(&props);
     if (rc == SL_OK) {
         sl_loop_run(b.loop);
         sl_info("broker", "stopped accepting; flushing logs");
     }
-    broker_stop(&b);
+    sl_broker_stop(&b);
     if (rc == SL_OK)
         sl_info("broker", "clean shutdown complete");
     return rc == SL_OK ? 0 : 1;

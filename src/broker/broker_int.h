@@ -63,6 +63,88 @@ struct sl_btopic {
     sl_bpart_t **parts;
 };
 
+/* ---- the metadata interface (meta.c, meta_file.c) ------------------------ */
+
+/*
+ * Every metadata change goes through one backend: today the file store of a
+ * single node (meta_file.c over admin's topic store), a ZooKeeper backend in
+ * a cluster. An operation completes through its done callback, exactly once:
+ * the file backend calls it before returning, a ZooKeeper backend when its
+ * write is acknowledged, so callers always wait through the same path. The
+ * backend copies whatever of the op it keeps past the call (the op's
+ * strings are views into a request's frame). Partition leadership and
+ * replica sets arrive separately as deltas (sl_meta_apply).
+ */
+typedef struct sl_meta_result {
+    int rc;             /* SL_OK or a status (admin's SL_EINVALID_* included) */
+    sl_errbuf_t eb;     /* the message for ErrorMessage, empty if none */
+    uint8_t id[16];     /* create: the new topic's id */
+    int32_t partitions; /* create: the partition count */
+    int16_t replication_factor;
+} sl_meta_result_t;
+
+typedef void (*sl_meta_done_fn)(void *cookie, const sl_meta_result_t *res);
+
+typedef struct sl_meta_create {
+    sl_str_t name;
+    int32_t partitions;         /* -1: num.partitions */
+    int32_t replication_factor; /* -1: default.replication.factor */
+    const sl_cfg_alter_t *configs;
+    size_t n_configs;
+    bool validate_only;
+} sl_meta_create_t;
+
+typedef struct sl_meta_backend {
+    const char *name;
+    void (*create_topic)(void *ctx, const sl_meta_create_t *op, sl_meta_done_fn done, void *cookie);
+    void (*delete_topic)(void *ctx, sl_str_t name, sl_meta_done_fn done, void *cookie);
+    void (*add_partitions)(void *ctx, sl_str_t name, int32_t count, bool validate_only,
+                           sl_meta_done_fn done, void *cookie);
+} sl_meta_backend_t;
+
+/* The single-node backend; ctx is the broker. */
+extern const sl_meta_backend_t sl_meta_file_backend;
+
+/* At most this many listeners (the coordinators, a replica fetcher). */
+#define SL_META_MAX_LISTENERS 8
+
+typedef struct sl_meta_listener {
+    sl_pstate_listener_fn fn;
+    void *ctx;
+} sl_meta_listener_t;
+
+/* Installs the file backend (broker start-up). */
+void sl_meta_init(sl_broker_t *b);
+/* Adds a listener of applied deltas; false if the table is full. */
+bool sl_meta_listen(sl_broker_t *b, sl_pstate_listener_fn fn, void *ctx);
+/*
+ * A backend reports a partition's new state: applied to the partition's
+ * sl_pstate_t (a stale delta is dropped), the log's leader epoch follows
+ * when this broker becomes (or stays) leader at a new epoch, and listeners
+ * hear what changed. SL_ENOENT for a partition this broker does not have.
+ */
+SL_MUST_CHECK int sl_meta_apply(sl_broker_t *b, const sl_pdelta_t *d);
+
+/*
+ * A request waiting for n metadata operations: on_done(req, i, res) fills
+ * the response slot of op i (only while the request is alive); once every
+ * op completed, a parked request is finished. Requests whose ops all
+ * completed inside the handler answer at once (SL_OK from
+ * sl_meta_wait_end). Past timeout_ms, the remaining slots get
+ * on_timeout(req, i) and the request is answered; late completions are
+ * dropped.
+ */
+typedef struct sl_meta_wait sl_meta_wait_t;
+typedef void (*sl_meta_fill_fn)(sl_req_t *req, int32_t i, const sl_meta_result_t *res);
+typedef void (*sl_meta_timeout_fn)(sl_req_t *req, int32_t i);
+
+sl_meta_wait_t *sl_meta_wait_begin(sl_req_t *req, int32_t n, sl_meta_fill_fn on_done,
+                                   sl_meta_timeout_fn on_timeout);
+/* The done callback and cookie to pass to the backend for op i. */
+void sl_meta_wait_op(sl_meta_wait_t *w, int32_t i, sl_meta_done_fn *done, void **cookie);
+/* No more ops: SL_OK (answered already, w freed) or SL_REQ_PARKED. */
+int sl_meta_wait_end(sl_meta_wait_t *w, int32_t timeout_ms);
+
 /* ---- requests ----------------------------------------------------------- */
 
 typedef int (*sl_handler_fn)(sl_req_t *req);
@@ -154,6 +236,10 @@ struct sl_broker {
     sl_log_mgr_t *logs;
     sl_loop_fd_t logs_watch;
     sl_topics_t *topics;
+    const sl_meta_backend_t *meta; /* where metadata changes go (meta.c) */
+    void *meta_ctx;
+    sl_meta_listener_t meta_listeners[SL_META_MAX_LISTENERS];
+    int n_meta_listeners;
     sl_map_t btopics; /* name -> sl_btopic_t */
     sl_timer_t tick;
     int32_t node_id;
@@ -170,6 +256,14 @@ struct sl_broker {
     bool stopping;
 };
 
+/* broker.c: start-up and shutdown, for sl_broker_main and in-process
+ * tests. init zeroes b; start reads props (as `sluice serve` does) and
+ * leaves a broker listening, ready for sl_loop_run(b->loop); stop frees
+ * everything, also after a failed start. */
+void sl_broker_init(sl_broker_t *b);
+SL_MUST_CHECK int sl_broker_start(sl_broker_t *b, const sl_props_t *props);
+void sl_broker_stop(sl_broker_t *b);
+
 /* apis.c */
 const sl_api_t *sl_apis_find(int16_t key);
 size_t sl_apis_count(void);
@@ -179,6 +273,10 @@ const sl_api_t *sl_apis_at(size_t i);
 SL_MUST_CHECK int sl_bparts_load(sl_broker_t *b);
 sl_btopic_t *sl_btopic_find(sl_broker_t *b, sl_str_t name);
 sl_bpart_t *sl_bpart_find(sl_broker_t *b, sl_str_t topic, int32_t partition);
+/* Whether this broker may serve a client request on bp: NONE, or
+ * NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH
+ * (KIP-320; current_epoch -1 when the request carries none). */
+int16_t sl_bpart_check_leader(const sl_broker_t *b, const sl_bpart_t *bp, int32_t current_epoch);
 /* Creates (or grows to) the topic's partitions in the log manager. */
 SL_MUST_CHECK int sl_btopic_sync(sl_broker_t *b, const sl_topic_t *t, sl_btopic_t **out);
 /* Removes the topic's logs (topic deletion). */

@@ -404,6 +404,35 @@ load_partition(sl_broker_t *b, sl_bpart_t *bp, int64_t *records_bytes)
     return rc;
 }
 
+/*
+ * A metadata backend moved leadership of a __consumer_offsets partition:
+ * the new leader loads its groups, a resigning one drops them (Kafka's
+ * onElection / onResignation). Never called on a single node, whose
+ * partitions are led by this broker from the start.
+ */
+static void
+on_partition_change(void *ctx, const char *topic, const sl_pstate_t *ps, unsigned changes)
+{
+    sl_broker_t *b = ctx;
+    sl_bpart_t *bp;
+    int64_t bytes = 0;
+    int rc;
+
+    if (b->gc == NULL || strcmp(topic, SL_TOPIC_OFFSETS) != 0)
+        return;
+    if ((bp = sl_bpart_find(b, SL_STR_LIT(SL_TOPIC_OFFSETS), ps->partition)) == NULL)
+        return;
+    if (changes & SL_PCHG_BECAME_FOLLOWER)
+        sl_gcoord_unload(b->gc, ps->partition);
+    if (changes & SL_PCHG_BECAME_LEADER) {
+        if ((rc = load_partition(b, bp, &bytes)) != SL_OK)
+            sl_warn("groups", "%s-%d loaded partially: %s", SL_TOPIC_OFFSETS, ps->partition,
+                    sl_strerror(rc));
+        bp->since_compact = bytes;
+    }
+    sl_groups_rearm(b);
+}
+
 int
 sl_groups_start(sl_broker_t *b)
 {
@@ -442,6 +471,8 @@ sl_groups_start(sl_broker_t *b)
         if (rc != SL_OK)
             sl_warn("groups", "%s-%d loaded partially: %s", SL_TOPIC_OFFSETS, p, sl_strerror(rc));
     }
+    if (!sl_meta_listen(b, on_partition_change, b))
+        sl_warn("groups", "no room for the coordinator's partition listener");
     sl_info("groups", "group coordinator loaded %lld bytes from %d partitions in %lld ms",
             (long long)bytes, bt->n_parts, (long long)(sl_mono_ms() - t0));
     sl_groups_rearm(b);

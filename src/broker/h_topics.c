@@ -1,11 +1,11 @@
 /*
- * h_topics.c -- CreateTopics, DeleteTopics, CreatePartitions. The topic
- * store validates and persists; the partition table then creates or removes
- * the partition logs.
+ * h_topics.c -- CreateTopics, DeleteTopics, CreatePartitions. Each topic is
+ * one operation on the metadata backend (meta_file.c on a single node); the
+ * request waits for all of them (sl_meta_wait_*), so a backend that
+ * completes later (ZooKeeper) answers through the same path, and a topic
+ * whose operation outlives the request's timeout is REQUEST_TIMED_OUT.
  */
 #include "broker/broker_int.h"
-
-#include "base/log.h"
 
 static sl_str_t
 msg_or_null(sl_req_t *req, int16_t code, const sl_errbuf_t *eb)
@@ -45,58 +45,56 @@ from_assignments(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *c
     return SL_OK;
 }
 
-/* All or nothing: a topic whose logs could not all be created is removed
- * again, logs and metadata, so neither a restart nor a retry finds a part. */
-static void
-rollback_create(sl_req_t *req, sl_str_t name, int rc, sl_errbuf_t *eb)
-{
-    sl_errbuf_t eb2 = {{0}};
+/* ---- CreateTopics ---------------------------------------------------------- */
 
-    sl_btopic_drop(req->b, name);
-    if (sl_topics_forget(req->b->topics, name, &eb2) != SL_OK)
-        sl_error("broker", "cannot roll back topic %.*s: %s", name.len, name.ptr, eb2.msg);
-    sl_errbuf_set(eb, rc, "Could not create the partition logs (%s); nothing was created.",
-                  sl_strerror(rc));
+static void
+create_fill(sl_req_t *req, int32_t i, const sl_meta_result_t *res)
+{
+    sl_CreateTopicsResponse_t *resp = req->resp;
+    sl_CreateTopicsResponse_CreatableTopicResult_t *r = &resp->Topics.items[i];
+
+    r->ErrorCode = sl_kerr_from_status(res->rc);
+    r->ErrorMessage = msg_or_null(req, r->ErrorCode, &res->eb);
+    if (res->rc == SL_OK && res->partitions > 0) {
+        memcpy(r->TopicId.b, res->id, sizeof(r->TopicId.b));
+        r->NumPartitions = res->partitions;
+        r->ReplicationFactor = res->replication_factor;
+    }
 }
 
-static int16_t
-create_one(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *ct, bool validate_only,
-           sl_CreateTopicsResponse_CreatableTopicResult_t *res)
+static void
+create_timeout(sl_req_t *req, int32_t i)
 {
-    sl_broker_t *b = req->b;
+    sl_CreateTopicsResponse_t *resp = req->resp;
+
+    resp->Topics.items[i].ErrorCode = SL_KERR_REQUEST_TIMED_OUT;
+}
+
+static void
+create_one(sl_req_t *req, const sl_CreateTopicsRequest_CreatableTopic_t *ct, bool validate_only,
+           sl_meta_wait_t *w, int32_t i)
+{
+    sl_meta_create_t op = {.name = ct->Name, .validate_only = validate_only};
     sl_cfg_alter_t *cfgs;
-    const sl_topic_t *t = NULL;
-    int32_t parts = -1, rf = -1;
-    sl_errbuf_t eb = {{0}};
-    int rc;
+    sl_meta_result_t bad = {0};
+    sl_meta_done_fn done;
+    void *cookie;
 
     cfgs = sl_arena_array(&req->arena, (size_t)SL_MAX(ct->Configs.len, 0), sizeof(*cfgs));
-    for (int32_t i = 0; i < ct->Configs.len; i++) {
-        cfgs[i].name = ct->Configs.items[i].Name;
-        cfgs[i].value = ct->Configs.items[i].Value;
-        cfgs[i].op = SL_CFG_OP_SET;
+    for (int32_t k = 0; k < ct->Configs.len; k++) {
+        cfgs[k].name = ct->Configs.items[k].Name;
+        cfgs[k].value = ct->Configs.items[k].Value;
+        cfgs[k].op = SL_CFG_OP_SET;
     }
-    rc = from_assignments(req, ct, &parts, &rf, &eb);
-    if (rc == SL_OK)
-        rc = sl_topics_create(b->topics, ct->Name, parts, rf, cfgs,
-                              (size_t)SL_MAX(ct->Configs.len, 0), validate_only, &t, &eb);
-    if (rc == SL_OK && t && !validate_only) {
-        rc = sl_btopic_sync(b, t, NULL);
-        if (rc == SL_OK)
-            sl_info("broker", "created topic %s with %d partitions", t->name, t->partitions);
-        else
-            rollback_create(req, ct->Name, rc, &eb);
-        if (rc != SL_OK)
-            t = NULL; /* forgotten by the store */
+    op.configs = cfgs;
+    op.n_configs = (size_t)SL_MAX(ct->Configs.len, 0);
+    sl_meta_wait_op(w, i, &done, &cookie);
+    bad.rc = from_assignments(req, ct, &op.partitions, &op.replication_factor, &bad.eb);
+    if (bad.rc != SL_OK) {
+        done(cookie, &bad);
+        return;
     }
-    res->ErrorCode = sl_kerr_from_status(rc);
-    res->ErrorMessage = msg_or_null(req, res->ErrorCode, &eb);
-    if (rc == SL_OK && t) {
-        memcpy(res->TopicId.b, t->id, sizeof(res->TopicId.b));
-        res->NumPartitions = t->partitions;
-        res->ReplicationFactor = t->replication_factor;
-    }
-    return res->ErrorCode;
+    req->b->meta->create_topic(req->b->meta_ctx, &op, done, cookie);
 }
 
 int
@@ -104,37 +102,63 @@ sl_h_CreateTopics(sl_req_t *req)
 {
     sl_CreateTopicsRequest_t *cq = req->body;
     sl_CreateTopicsResponse_t *resp = sl_req_resp_new(req);
+    sl_meta_wait_t *w;
 
     SL_KARR(req, resp->Topics, cq->Topics.len, sl_CreateTopicsResponse_CreatableTopicResult_init);
-    for (int32_t i = 0; i < cq->Topics.len; i++) {
+    w = sl_meta_wait_begin(req, resp->Topics.len, create_fill, create_timeout);
+    for (int32_t i = 0; i < resp->Topics.len; i++) {
         sl_CreateTopicsResponse_CreatableTopicResult_t *res = &resp->Topics.items[i];
 
         res->Name = cq->Topics.items[i].Name;
         res->Configs.len = -1;
-        create_one(req, &cq->Topics.items[i], cq->validateOnly, res);
+        create_one(req, &cq->Topics.items[i], cq->validateOnly, w, i);
     }
-    return SL_OK;
+    return sl_meta_wait_end(w, cq->timeoutMs);
 }
 
-static int16_t
-delete_one(sl_req_t *req, sl_str_t name, sl_str_t *msg)
-{
-    sl_errbuf_t eb = {{0}};
-    int16_t code;
-    int rc;
+/* ---- DeleteTopics ---------------------------------------------------------- */
 
-    if (sl_internal_topic_refuse(name, &code)) {
-        *msg = sl_internal_topic_message(req, name, "delete");
-        return code;
+static void
+delete_fill(sl_req_t *req, int32_t i, const sl_meta_result_t *res)
+{
+    sl_DeleteTopicsResponse_t *resp = req->resp;
+    sl_DeleteTopicsResponse_DeletableTopicResult_t *r = &resp->Responses.items[i];
+
+    r->ErrorCode = sl_kerr_from_status(res->rc);
+    r->ErrorMessage = msg_or_null(req, r->ErrorCode, &res->eb);
+}
+
+static void
+delete_timeout(sl_req_t *req, int32_t i)
+{
+    sl_DeleteTopicsResponse_t *resp = req->resp;
+
+    resp->Responses.items[i].ErrorCode = SL_KERR_REQUEST_TIMED_OUT;
+}
+
+/* Checks the broker answers itself; false when res is final already. */
+static bool
+delete_check(sl_req_t *req, const sl_DeleteTopicsRequest_t *dq, int32_t i, bool by_state,
+             sl_DeleteTopicsResponse_DeletableTopicResult_t *res)
+{
+    sl_str_t name = by_state ? dq->Topics.items[i].Name : dq->TopicNames.items[i];
+
+    if (by_state && name.len < 0) {
+        const sl_topic_t *t = sl_topics_find_id(req->b->topics, dq->Topics.items[i].TopicId.b);
+
+        res->TopicId = dq->Topics.items[i].TopicId;
+        if (t == NULL) {
+            res->ErrorCode = SL_KERR_UNKNOWN_TOPIC_ID;
+            return false;
+        }
+        name = sl_str_c(sl_arena_printf(&req->arena, "%s", t->name));
     }
-    rc = sl_topics_delete(req->b->topics, name, &eb);
-    code = sl_kerr_from_status(rc);
-    if (rc == SL_OK) {
-        sl_btopic_drop(req->b, name);
-        sl_info("broker", "deleted topic %.*s", name.len, name.ptr);
+    res->Name = name;
+    if (sl_internal_topic_refuse(name, &res->ErrorCode)) {
+        res->ErrorMessage = sl_internal_topic_message(req, name, "delete");
+        return false;
     }
-    *msg = msg_or_null(req, code, &eb);
-    return code;
+    return true;
 }
 
 int
@@ -144,49 +168,41 @@ sl_h_DeleteTopics(sl_req_t *req)
     sl_DeleteTopicsResponse_t *resp = sl_req_resp_new(req);
     bool by_state = req->hdr.api_version >= 6;
     int32_t n = by_state ? dq->Topics.len : dq->TopicNames.len;
+    sl_meta_wait_t *w;
 
     SL_KARR(req, resp->Responses, SL_MAX(n, 0), sl_DeleteTopicsResponse_DeletableTopicResult_init);
-    for (int32_t i = 0; i < n; i++) {
+    w = sl_meta_wait_begin(req, resp->Responses.len, delete_fill, delete_timeout);
+    for (int32_t i = 0; i < resp->Responses.len; i++) {
         sl_DeleteTopicsResponse_DeletableTopicResult_t *res = &resp->Responses.items[i];
-        sl_str_t name = by_state ? dq->Topics.items[i].Name : dq->TopicNames.items[i];
+        sl_meta_done_fn done;
+        void *cookie;
 
-        if (by_state && name.len < 0) {
-            const sl_topic_t *t = sl_topics_find_id(req->b->topics, dq->Topics.items[i].TopicId.b);
-
-            res->TopicId = dq->Topics.items[i].TopicId;
-            if (t == NULL) {
-                res->ErrorCode = SL_KERR_UNKNOWN_TOPIC_ID;
-                continue;
-            }
-            name = sl_str_c(sl_arena_printf(&req->arena, "%s", t->name));
-        }
-        res->Name = name;
-        res->ErrorCode = delete_one(req, name, &res->ErrorMessage);
+        if (!delete_check(req, dq, i, by_state, res))
+            continue;
+        sl_meta_wait_op(w, i, &done, &cookie);
+        req->b->meta->delete_topic(req->b->meta_ctx, res->Name, done, cookie);
     }
-    return SL_OK;
+    return sl_meta_wait_end(w, dq->TimeoutMs);
 }
 
-static int
-add_partitions(sl_req_t *req, const sl_CreatePartitionsRequest_CreatePartitionsTopic_t *ct,
-               bool validate_only, sl_errbuf_t *eb)
-{
-    const sl_topic_t *t = sl_topics_find(req->b->topics, ct->Name);
-    int32_t old = t != NULL ? t->partitions : 0;
-    sl_errbuf_t eb2 = {{0}};
-    int rc = sl_topics_add_partitions(req->b->topics, ct->Name, ct->Count, validate_only, eb);
+/* ---- CreatePartitions ------------------------------------------------------ */
 
-    if (rc != SL_OK || validate_only)
-        return rc;
-    if ((rc = sl_btopic_sync(req->b, t, NULL)) == SL_OK) {
-        sl_info("broker", "topic %s now has %d partitions", t->name, t->partitions);
-        return SL_OK;
-    }
-    /* All or nothing, as for CreateTopics. */
-    sl_btopic_truncate(req->b, t->name, old);
-    if (sl_topics_set_partitions(req->b->topics, ct->Name, old, &eb2) != SL_OK)
-        sl_error("broker", "cannot roll back partitions of %s: %s", t->name, eb2.msg);
-    return sl_errbuf_set(eb, rc, "Could not create the partition logs (%s); nothing was added.",
-                         sl_strerror(rc));
+static void
+partitions_fill(sl_req_t *req, int32_t i, const sl_meta_result_t *res)
+{
+    sl_CreatePartitionsResponse_t *resp = req->resp;
+    sl_CreatePartitionsResponse_CreatePartitionsTopicResult_t *r = &resp->Results.items[i];
+
+    r->ErrorCode = sl_kerr_from_status(res->rc);
+    r->ErrorMessage = msg_or_null(req, r->ErrorCode, &res->eb);
+}
+
+static void
+partitions_timeout(sl_req_t *req, int32_t i)
+{
+    sl_CreatePartitionsResponse_t *resp = req->resp;
+
+    resp->Results.items[i].ErrorCode = SL_KERR_REQUEST_TIMED_OUT;
 }
 
 int
@@ -194,21 +210,23 @@ sl_h_CreatePartitions(sl_req_t *req)
 {
     sl_CreatePartitionsRequest_t *cq = req->body;
     sl_CreatePartitionsResponse_t *resp = sl_req_resp_new(req);
+    sl_meta_wait_t *w;
 
     SL_KARR(req, resp->Results, cq->Topics.len,
             sl_CreatePartitionsResponse_CreatePartitionsTopicResult_init);
-    for (int32_t i = 0; i < cq->Topics.len; i++) {
+    w = sl_meta_wait_begin(req, resp->Results.len, partitions_fill, partitions_timeout);
+    for (int32_t i = 0; i < resp->Results.len; i++) {
         sl_CreatePartitionsRequest_CreatePartitionsTopic_t *ct = &cq->Topics.items[i];
         sl_CreatePartitionsResponse_CreatePartitionsTopicResult_t *res = &resp->Results.items[i];
-        sl_errbuf_t eb = {{0}};
-        int rc;
+        sl_meta_done_fn done;
+        void *cookie;
 
         res->Name = ct->Name;
         if (sl_internal_topic_refuse(ct->Name, &res->ErrorCode))
             continue;
-        rc = add_partitions(req, ct, cq->ValidateOnly, &eb);
-        res->ErrorCode = sl_kerr_from_status(rc);
-        res->ErrorMessage = msg_or_null(req, res->ErrorCode, &eb);
+        sl_meta_wait_op(w, i, &done, &cookie);
+        req->b->meta->add_partitions(req->b->meta_ctx, ct->Name, ct->Count, cq->ValidateOnly, done,
+                                     cookie);
     }
-    return SL_OK;
+    return sl_meta_wait_end(w, cq->TimeoutMs);
 }
