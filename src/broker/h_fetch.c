@@ -225,6 +225,14 @@ read_partition(sl_req_t *req, sl_str_t topic, sl_FetchRequest_FetchPartition_t *
         pd->ErrorCode = sl_kerr_unknown_topic(topic);
         return;
     }
+    /* Only the leader serves consumers; CurrentLeaderEpoch is -1 before v9. */
+    if ((pd->ErrorCode = sl_bpart_check_leader(req->b, bp, fp->CurrentLeaderEpoch)) !=
+        SL_KERR_NONE) {
+        pd->HighWatermark = -1;
+        pd->LastStableOffset = -1;
+        pd->LogStartOffset = -1;
+        return;
+    }
     hw = sl_plog_hw(bp->pl);
     pd->HighWatermark = hw;
     pd->LastStableOffset = hw;

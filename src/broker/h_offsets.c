@@ -72,6 +72,15 @@ sl_h_ListOffsets(sl_req_t *req)
                 pr->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
+            /* CurrentLeaderEpoch is -1 before v4. */
+            pr->ErrorCode = sl_bpart_check_leader(req->b, bp, p->CurrentLeaderEpoch);
+            if (pr->ErrorCode != SL_KERR_NONE) {
+                pr->Offset = -1;
+                pr->Timestamp = -1;
+                pr->LeaderEpoch = -1;
+                SL_KARR(req, pr->OldStyleOffsets, 0, SL_KNOINIT);
+                continue;
+            }
             pr->ErrorCode = lookup(req->b, bp, p->Timestamp, &off, &ts);
             pr->Offset = off;
             pr->Timestamp = ts;
@@ -126,6 +135,8 @@ sl_h_DeleteRecords(sl_req_t *req)
                 pr->ErrorCode = SL_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
+            if ((pr->ErrorCode = sl_bpart_check_leader(req->b, bp, -1)) != SL_KERR_NONE)
+                continue;
             /* -1 means "up to the high watermark"; any other negative offset
              * (librdkafka sends -1001 for a partition listed without one) is
              * out of range and deletes nothing, as in Kafka. */

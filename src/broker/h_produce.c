@@ -273,6 +273,8 @@ sl_h_Produce(sl_req_t *req)
                 pr->ErrorCode = sl_kerr_unknown_topic(td->Name);
                 continue;
             }
+            if ((pr->ErrorCode = sl_bpart_check_leader(b, bp, -1)) != SL_KERR_NONE)
+                continue;
             produce_partition(req, bp, t, pd, pr, &upto);
             if (upto >= 0 && pq->Acks == -1)
                 wait_durable(req, bp, pr, upto, park);

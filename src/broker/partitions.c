@@ -125,6 +125,12 @@ sl_bpart_find(sl_broker_t *b, sl_str_t topic, int32_t partition)
     return bt->parts[partition];
 }
 
+int16_t
+sl_bpart_check_leader(const sl_broker_t *b, const sl_bpart_t *bp, int32_t current_epoch)
+{
+    return sl_kerr_from_status(sl_pstate_check_leader(&bp->st, b->node_id, current_epoch));
+}
+
 static void
 bpart_free(sl_bpart_t *bp)
 {
