@@ -10,10 +10,11 @@
  * keeps responses in request order.
  *
  * A request either completes inside its handler or parks: Produce with
- * acks=all waits for the group-commit fsync of each partition it wrote,
- * Fetch waits for MinBytes or MaxWaitMs. Parked requests hang on intrusive
- * wait lists of the partitions they watch and are completed by the event
- * that satisfies them (durable callback, append, timer).
+ * acks=all waits for the group-commit fsync of each partition it wrote
+ * (intrusive wait lists on the partition, completed by the durable
+ * callback), Fetch waits for MinBytes or MaxWaitMs in the fetch purgatory
+ * (purgatory.c: keyed by partition, checked from the loop after an append,
+ * never inline in the appending handler).
  */
 #ifndef SL_BROKER_BROKER_INT_H
 #define SL_BROKER_BROKER_INT_H
@@ -37,6 +38,77 @@ typedef struct sl_req sl_req_t;
 typedef struct sl_bpart sl_bpart_t;
 typedef struct sl_btopic sl_btopic_t;
 
+/* ---- deferred operations (purgatory.c) ------------------------------------ */
+
+/*
+ * Kafka's DelayedOperationPurgatory, keyed by partition: a request that
+ * cannot complete yet (a long-poll Fetch; next acks=all Produce and
+ * replication waits) becomes an sl_delayed_t watching the keys (sl_dkey_t,
+ * one per partition) whose changes may let it complete, with a deadline.
+ * Whoever changes a partition calls sl_purgatory_check(key): the check is
+ * queued and runs from the loop after the current callback returns, never
+ * inline inside another connection's handler; it asks each watcher's
+ * try_complete and completes those that say yes. The deadline completes an
+ * operation as expired. Completing unwatches every key first, so
+ * on_complete may free the operation.
+ */
+typedef struct sl_delayed sl_delayed_t;
+typedef struct sl_purgatory sl_purgatory_t;
+
+/* True when the operation can complete now. */
+typedef bool (*sl_delayed_try_fn)(sl_delayed_t *op);
+/* Completes it (expired: its deadline passed first). */
+typedef void (*sl_delayed_done_fn)(sl_delayed_t *op, bool expired);
+
+typedef struct sl_dwatch {
+    sl_dlist_t link; /* in sl_dkey_t.watches */
+    sl_delayed_t *op;
+} sl_dwatch_t;
+
+/* A watched thing (one per partition, embedded in sl_bpart_t). */
+typedef struct sl_dkey {
+    sl_dlist_t watches; /* sl_dwatch_t */
+    sl_dlist_t queued;  /* in sl_purgatory_t.keys while a check is pending */
+} sl_dkey_t;
+
+struct sl_delayed {
+    sl_purgatory_t *pg;
+    sl_delayed_try_fn try_complete;
+    sl_delayed_done_fn on_complete;
+    sl_dwatch_t *watches; /* caller-owned storage, n_watches of them */
+    int32_t n_watches;
+    sl_timer_t timer;
+    sl_dlist_t ready; /* in sl_purgatory_t.ready once forced */
+    bool watching;
+};
+
+struct sl_purgatory {
+    sl_loop_t *loop;
+    sl_dlist_t keys;  /* sl_dkey_t with a queued check */
+    sl_dlist_t ready; /* sl_delayed_t to complete regardless (key dropped) */
+    sl_loop_defer_t run;
+};
+
+void sl_purgatory_init(sl_purgatory_t *pg, sl_loop_t *loop);
+/* Stops pending checks; every operation must have completed or been
+ * cancelled. */
+void sl_purgatory_deinit(sl_purgatory_t *pg);
+void sl_dkey_init(sl_dkey_t *k);
+/* The key goes away (topic deleted): every operation watching it completes
+ * (not expired) on the next loop turn, as for a check that said yes. */
+void sl_purgatory_drop_key(sl_purgatory_t *pg, sl_dkey_t *k);
+
+void sl_delayed_init(sl_delayed_t *op, sl_delayed_try_fn try_complete,
+                     sl_delayed_done_fn on_complete);
+/* Watches keys[0..n) (watches: n slots the caller keeps until completion)
+ * and arms the deadline. A NULL key is skipped. */
+void sl_purgatory_watch(sl_purgatory_t *pg, sl_delayed_t *op, sl_dkey_t *const *keys, int32_t n,
+                        sl_dwatch_t *watches, int64_t timeout_ms);
+/* Queues a check of key's watchers (cheap; coalesced until it runs). */
+void sl_purgatory_check(sl_purgatory_t *pg, sl_dkey_t *k);
+/* Forgets a watching operation without completing it (its request went). */
+void sl_delayed_cancel(sl_delayed_t *op);
+
 /* ---- partitions --------------------------------------------------------- */
 
 /*
@@ -50,7 +122,7 @@ struct sl_bpart {
     int32_t index;
     sl_plog_t *pl;
     sl_pstate_t st;
-    sl_dlist_t fetch_waiters;   /* sl_fetch_watch_t: parked fetches reading here */
+    sl_dkey_t fetch_key;        /* long-poll fetches reading here (b->fetch_purgatory) */
     sl_dlist_t produce_waiters; /* sl_produce_wait_t: acks=all produces awaiting fsync */
     int64_t since_compact;      /* __consumer_offsets: bytes appended since the last snapshot */
     int64_t compact_base;       /* offset of a snapshot awaiting fsync, -1 if none */
@@ -240,7 +312,8 @@ struct sl_broker {
     void *meta_ctx;
     sl_meta_listener_t meta_listeners[SL_META_MAX_LISTENERS];
     int n_meta_listeners;
-    sl_map_t btopics; /* name -> sl_btopic_t */
+    sl_purgatory_t fetch_purgatory; /* long-poll fetches, keyed by partition */
+    sl_map_t btopics;               /* name -> sl_btopic_t */
     sl_timer_t tick;
     int32_t node_id;
     char *adv_host;
@@ -303,7 +376,9 @@ void sl_fetch_plan_init(sl_fetch_plan_t *p, int16_t version, int32_t max_bytes,
 int64_t sl_fetch_plan_limit(const sl_fetch_plan_t *p, int32_t partition_max_bytes);
 /* A partition's answer took bytes of records. */
 void sl_fetch_plan_took(sl_fetch_plan_t *p, int64_t bytes);
-/* Wakes parked fetches watching bp after an append (h_fetch.c). */
+/* An append of bytes to bp: counts them for the fetches watching it and
+ * queues their check (they complete from the loop, not inside the
+ * caller) (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
 /* Flush completion for acks=all produces (h_produce.c). */
 void sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc);

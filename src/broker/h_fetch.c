@@ -2,10 +2,11 @@
  * h_fetch.c -- Fetch: whole batches from each partition, sent with
  * sendfile(2) straight from the segment files, and long polls.
  *
- * A fetch that finds fewer than MinBytes parks (up to MaxWaitMs) on every
- * partition it reads; appends to those partitions add their size to the
- * fetch's count and complete it once MinBytes is reached; the timer
- * completes it otherwise. Completing re-reads, so what goes out is always
+ * A fetch that finds fewer than MinBytes parks (up to MaxWaitMs) in the
+ * fetch purgatory (purgatory.c), watching every partition it reads;
+ * appends to those partitions add their size to the fetch's count and
+ * queue a check, which completes it from the loop once MinBytes is
+ * reached; the deadline completes it otherwise. Completing re-reads, so what goes out is always
  * current. The first batch found is returned whole even when it is larger
  * than the limits (KIP-74), so a consumer never gets stuck behind a big
  * batch. Fetch sessions (KIP-227) are not kept: every answer says "no
@@ -44,21 +45,16 @@
 
 #include <unistd.h>
 
-typedef struct fetch_watch {
-    sl_dlist_t link; /* in sl_bpart_t.fetch_waiters */
-    sl_req_t *req;
-} fetch_watch_t;
-
 typedef struct fetch_state {
     sl_broker_t *b;
+    sl_req_t *req;
     sl_log_region_t *regions; /* one per response partition (empty when none) */
     sl_buf_t *converted;      /* v0-3: the down-converted records, one per partition */
     int32_t n_regions;
-    fetch_watch_t *watches;
-    int32_t n_watches;
+    sl_delayed_t op;    /* parked in b->fetch_purgatory */
     int64_t bytes;      /* found at the last read plus appended since */
     int64_t parked_mem; /* counted in b->fetch_parked_mem while parked */
-    bool ready;         /* MinBytes reached: complete at the next sweep */
+    bool ready;         /* MinBytes reached: complete at the next check */
 } fetch_state_t;
 
 /* ---- reading ------------------------------------------------------------ */
@@ -454,23 +450,22 @@ fetch_send(sl_req_t *req, fetch_state_t *fs)
 /* ---- parking -------------------------------------------------------------- */
 
 static void
-unwatch(sl_req_t *req)
+unpark(fetch_state_t *fs)
 {
-    fetch_state_t *fs = req->park;
-
     fs->b->fetch_parked_mem -= fs->parked_mem;
     fs->parked_mem = 0;
-    for (int32_t i = 0; i < fs->n_watches; i++)
-        sl_dlist_remove(&fs->watches[i].link);
-    sl_timer_stop(req->b->loop, &req->timer);
 }
 
+/* The purgatory completed the fetch: MinBytes reached, MaxWaitMs passed,
+ * or a watched partition went away. Re-read, so what goes out is current. */
 static void
-fetch_complete(sl_req_t *req)
+fetch_done(sl_delayed_t *op, bool expired)
 {
-    fetch_state_t *fs = req->park;
+    fetch_state_t *fs = SL_CONTAINER_OF(op, fetch_state_t, op);
+    sl_req_t *req = fs->req;
 
-    unwatch(req);
+    (void)expired;
+    unpark(fs);
     req->parked = false;
     req->cancel = NULL;
     if (req->c == NULL)
@@ -479,49 +474,46 @@ fetch_complete(sl_req_t *req)
     fetch_send(req, fs);
 }
 
-static void
-on_fetch_timeout(sl_loop_t *loop, void *arg)
+static bool
+fetch_ready(sl_delayed_t *op)
 {
-    (void)loop;
-    fetch_complete(arg);
+    return SL_CONTAINER_OF(op, fetch_state_t, op)->ready;
 }
 
 static void
 fetch_cancel(sl_req_t *req)
 {
-    unwatch(req);
-    release_regions(req->park);
+    fetch_state_t *fs = req->park;
+
+    sl_delayed_cancel(&fs->op);
+    unpark(fs);
+    release_regions(fs);
 }
 
 static void
 park(sl_req_t *req, fetch_state_t *fs, int32_t max_wait_ms)
 {
     sl_FetchRequest_t *fq = req->body;
+    sl_dkey_t **keys = sl_arena_array(&req->arena, (size_t)fs->n_regions, sizeof(*keys));
+    sl_dwatch_t *watches = sl_arena_array(&req->arena, (size_t)fs->n_regions, sizeof(*watches));
     int32_t k = 0;
 
     release_regions(fs);
-    fs->watches = sl_arena_array(&req->arena, (size_t)fs->n_regions, sizeof(*fs->watches));
     for (int32_t i = 0; i < fq->Topics.len; i++) {
         sl_FetchRequest_FetchTopic_t *ft = &fq->Topics.items[i];
 
         for (int32_t j = 0; j < ft->Partitions.len; j++) {
             sl_bpart_t *bp = sl_bpart_find(req->b, ft->Topic, ft->Partitions.items[j].Partition);
-            fetch_watch_t *w = &fs->watches[k++];
 
-            w->req = req;
-            sl_dlist_init(&w->link);
-            if (bp)
-                sl_dlist_insert_tail(&bp->fetch_waiters, &w->link);
+            keys[k++] = bp ? &bp->fetch_key : NULL;
         }
     }
-    fs->n_watches = k;
     fs->parked_mem = (int64_t)req->arena.total;
     req->b->fetch_parked_mem += fs->parked_mem;
     req->park = fs;
     req->cancel = fetch_cancel;
-    req->timer.fn = on_fetch_timeout;
-    req->timer.arg = req;
-    sl_timer_start(req->b->loop, &req->timer, max_wait_ms);
+    sl_delayed_init(&fs->op, fetch_ready, fetch_done);
+    sl_purgatory_watch(&req->b->fetch_purgatory, &fs->op, keys, k, watches, max_wait_ms);
 }
 
 void
@@ -529,27 +521,16 @@ sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes)
 {
     sl_dlist_t *n;
 
-    (void)b;
-    for (n = bp->fetch_waiters.next; n != &bp->fetch_waiters; n = n->next) {
-        fetch_watch_t *w = SL_CONTAINER_OF(n, fetch_watch_t, link);
-        fetch_state_t *fs = w->req->park;
-        sl_FetchRequest_t *fq = w->req->body;
+    for (n = bp->fetch_key.watches.next; n != &bp->fetch_key.watches; n = n->next) {
+        fetch_state_t *fs =
+            SL_CONTAINER_OF(SL_CONTAINER_OF(n, sl_dwatch_t, link)->op, fetch_state_t, op);
+        sl_FetchRequest_t *fq = fs->req->body;
 
         fs->bytes = bytes == INT64_MAX ? INT64_MAX : fs->bytes + bytes;
         if (fs->bytes >= fq->MinBytes)
             fs->ready = true;
     }
-    /* Completing unlinks every watch of that request, possibly the next one
-     * in this list too, so restart the walk after each completion. */
-again:
-    for (n = bp->fetch_waiters.next; n != &bp->fetch_waiters; n = n->next) {
-        fetch_watch_t *w = SL_CONTAINER_OF(n, fetch_watch_t, link);
-
-        if (((fetch_state_t *)w->req->park)->ready) {
-            fetch_complete(w->req);
-            goto again;
-        }
-    }
+    sl_purgatory_check(&b->fetch_purgatory, &bp->fetch_key);
 }
 
 int
@@ -562,6 +543,7 @@ sl_h_Fetch(sl_req_t *req)
     for (int32_t i = 0; i < fq->Topics.len; i++)
         n += fq->Topics.items[i].Partitions.len;
     fs->b = req->b;
+    fs->req = req;
     fs->regions = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->regions));
     fs->converted = sl_arena_array(&req->arena, (size_t)n, sizeof(*fs->converted));
     for (int32_t i = 0; i < n; i++) {

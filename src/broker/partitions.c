@@ -43,7 +43,7 @@ bpart_new(sl_broker_t *b, sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
     bp->index = index;
     bp->pl = pl;
     sl_pstate_init_local(&bp->st, index, b->node_id, SL_MAX(sl_plog_leader_epoch(pl), 0));
-    sl_dlist_init(&bp->fetch_waiters);
+    sl_dkey_init(&bp->fetch_key);
     sl_dlist_init(&bp->produce_waiters);
     bp->compact_base = -1;
     return bp;
@@ -158,11 +158,11 @@ sl_btopic_drop(sl_broker_t *b, sl_str_t name)
     for (int32_t p = 0; p < bt->n_parts; p++) {
         sl_bpart_t *bp = bt->parts[p];
 
-        /* Parked requests on a deleted partition complete now with what they have. */
+        /* Parked requests on a deleted partition complete: produces now,
+         * fetches on the next loop turn (they find the partition gone). */
         while (!sl_dlist_empty(&bp->produce_waiters))
             sl_produce_on_durable(b, bp, -1, SL_ENOENT);
-        while (!sl_dlist_empty(&bp->fetch_waiters))
-            sl_fetch_on_append(b, bp, INT64_MAX);
+        sl_purgatory_drop_key(&b->fetch_purgatory, &bp->fetch_key);
         if (sl_log_mgr_delete(b->logs, bp->pl) != SL_OK)
             sl_warn("broker", "could not delete log of %s-%d", bt->name, p);
     }

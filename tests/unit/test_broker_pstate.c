@@ -551,3 +551,94 @@ SL_TEST(pstate_create_topics_times_out)
     stuck_done(stuck_cookie, &res);
     tb_stop(&t);
 }
+
+/* ---- long-poll Fetch through the purgatory -------------------------------------- */
+
+static void
+long_poll(tb_t *t, const char *topic, int32_t *corr)
+{
+    sl_FetchRequest_t fq;
+    sl_FetchRequest_FetchPartition_t *fp;
+
+    sl_FetchRequest_init(&fq);
+    fq.MaxWaitMs = 30000;
+    fq.MinBytes = 1;
+    SL_KARR(t, fq.Topics, 1, sl_FetchRequest_FetchTopic_init);
+    fq.Topics.items[0].Topic = sl_str_c(topic);
+    SL_KARR(t, fq.Topics.items[0].Partitions, 1, sl_FetchRequest_FetchPartition_init);
+    fp = &fq.Topics.items[0].Partitions.items[0];
+    fp->FetchOffset = 0;
+    fp->PartitionMaxBytes = 1 << 20;
+    fq.ForgottenTopicsData.len = 0;
+    fq.RackId = sl_str_c("");
+    tb_send(t, 1, 11, &sl_kmsg_FetchRequest, &fq);
+    *corr = t->corr;
+}
+
+/* Parks until the fetch is in the purgatory. */
+static void
+wait_parked(tb_t *t, const char *topic)
+{
+    sl_bpart_t *bp = sl_bpart_find(&t->b, sl_str_c(topic), 0);
+    int64_t end = sl_mono_ms() + DEADLINE_MS;
+
+    while (sl_dlist_empty(&bp->fetch_key.watches) && sl_mono_ms() < end)
+        (void)sl_loop_run_once(t->b.loop, 5);
+    SL_CHECK(!sl_dlist_empty(&bp->fetch_key.watches));
+}
+
+static sl_FetchResponse_PartitionData_t *
+poll_answer(tb_t *t, int fd, int32_t corr)
+{
+    sl_FetchResponse_t *fr = sl_arena_zalloc(&t->arena, sizeof(*fr));
+    int other = t->fd;
+
+    t->fd = fd;
+    t->corr = corr;
+    SL_CHECK(tb_recv_frame(t, sl_mono_ms() + DEADLINE_MS));
+    tb_decode(t, 1, 11, &sl_kmsg_FetchResponse, fr);
+    t->fd = other;
+    SL_CHECK_EQ(fr->Responses.len, 1);
+    SL_CHECK_EQ(fr->Responses.items[0].Partitions.len, 1);
+    return &fr->Responses.items[0].Partitions.items[0];
+}
+
+SL_TEST(purgatory_long_poll_woken_by_produce)
+{
+    tb_t t;
+    int fetcher;
+    int32_t corr, pcorr;
+    sl_FetchResponse_PartitionData_t *pd;
+
+    tb_start(&t);
+    tb_topic(&t, "poll");
+    fetcher = t.fd;
+    long_poll(&t, "poll", &corr);
+    wait_parked(&t, "poll");
+    t.fd = connect_to(t.b.adv_port);
+    SL_CHECK_EQ(produce_one(&t, "poll", 0), SL_KERR_NONE);
+    pcorr = t.corr;
+    pd = poll_answer(&t, fetcher, corr);
+    SL_CHECK_EQ(pd->ErrorCode, SL_KERR_NONE);
+    SL_CHECK_EQ(pd->HighWatermark, 1);
+    SL_CHECK(pd->Records.len > 0);
+    t.corr = pcorr;
+    close(fetcher);
+    tb_stop(&t);
+}
+
+SL_TEST(purgatory_long_poll_on_deleted_topic)
+{
+    tb_t t;
+    int32_t corr;
+    sl_FetchResponse_PartitionData_t *pd;
+
+    tb_start(&t);
+    tb_topic(&t, "gone");
+    long_poll(&t, "gone", &corr);
+    wait_parked(&t, "gone");
+    sl_btopic_drop(&t.b, sl_str_c("gone"));
+    pd = poll_answer(&t, t.fd, corr);
+    SL_CHECK_EQ(pd->ErrorCode, SL_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    tb_stop(&t);
+}
