@@ -5,6 +5,7 @@
  * operation never completes.
  */
 #include "test.h"
+#include "test_net.h"
 
 #include "broker/broker_int.h"
 
@@ -60,6 +61,7 @@ fx_stop(fixture_t *f)
     sl_delayed_cancel(&f->t.op);
     sl_purgatory_deinit(&f->pg);
     sl_loop_free(f->loop);
+    sl_tn_leak_check();
 }
 
 SL_TEST(purgatory_check_completes_from_the_loop)
