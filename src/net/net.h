@@ -33,6 +33,7 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "net/loop.h"
+#include "net/outconn.h"
 #include "net/worker.h"
 
 #include <sys/types.h>
