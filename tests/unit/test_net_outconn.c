@@ -8,7 +8,9 @@
 #include "test_net.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -420,5 +422,52 @@ SL_TEST(net_outconn_unknown_correlation_id_closes)
     SL_CHECK_EQ(cl.calls[0], 1);
     SL_CHECK_EQ(cl.status[0], SL_NET_EDISCONNECTED);
     sl_outconn_free(cl.oc);
+    rev_stop(&s);
+}
+
+/* A host name is resolved on the worker pool, not on the loop. The test
+ * needs a name that is not "localhost" and resolves to 127.0.0.1 without
+ * DNS: this machine's own name, when /etc/hosts says so. */
+SL_TEST(net_outconn_resolves_names_on_the_worker_pool)
+{
+    static client_t cl;
+    rev_srv_t s;
+    sl_worker_pool_t *pool;
+    sl_outconn_opts_t o;
+    sl_outconn_cbs_t cbs = {.on_connect = on_connect};
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    char name[256];
+    bool loopback;
+
+    if (gethostname(name, sizeof(name)) != 0 || strcasecmp(name, "localhost") == 0)
+        SL_SKIP("no host name");
+    name[sizeof(name) - 1] = '\0';
+    if (getaddrinfo(name, NULL, &hints, &res) != 0)
+        SL_SKIP("the host name does not resolve");
+    loopback = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    freeaddrinfo(res);
+    if (!loopback)
+        SL_SKIP("the host name is not 127.0.0.1");
+    memset(&cl, 0, sizeof(cl));
+    the_client = &cl;
+    rev_start(&s, 1, false);
+    SL_CHECK_OK(sl_worker_new(s.loop, 1, &pool));
+    sl_outconn_opts_defaults(&o);
+    o.resolver = pool;
+    SL_CHECK_OK(sl_net_connect(s.loop, name, s.port, &o, &cbs, &cl, &cl.oc));
+    SL_TN_DRIVE(s.loop, cl.connects == 1);
+    SL_CHECK_OK(send_one(&cl, 0));
+    SL_TN_DRIVE(s.loop, cl.calls[0] == 1);
+    SL_CHECK_EQ(cl.status[0], SL_OK);
+    sl_outconn_free(cl.oc);
+
+    /* Freed while its lookup is still out: the result is dropped. */
+    memset(&cl, 0, sizeof(cl));
+    SL_CHECK_OK(sl_net_connect(s.loop, name, s.port, &o, &cbs, &cl, &cl.oc));
+    SL_TN_DRIVE(s.loop, sl_worker_pending(pool) == 1);
+    sl_outconn_free(cl.oc);
+    SL_TN_DRIVE(s.loop, sl_worker_pending(pool) == 0);
+    SL_CHECK_EQ(cl.connects, 0);
+    sl_worker_free(pool);
     rev_stop(&s);
 }
