@@ -325,3 +325,77 @@ SL_TEST(net_conn_knows_its_listener)
     SL_TN_DRIVE(t.loop, t.closed == 3);
     sl_tn_stop(&t);
 }
+
+/* ======================================================================== */
+/* Outbound connections use the same table                                  */
+/* ======================================================================== */
+
+/* Client side of the hello handshake: writes 'H' once writable. */
+static int
+t_handshake_client(sl_conn_t *c, uint32_t *want)
+{
+    ssize_t n = send(sl_conn_fd(c), "H", 1, MSG_NOSIGNAL);
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        *want = SL_EV_WRITE;
+        return SL_EAGAIN;
+    }
+    return n == 1 ? SL_OK : SL_EIO;
+}
+
+static const sl_transport_t hello_client_tp = {
+    .name = "test-hello-client",
+    .can_sendfile = true,
+    .handshake = t_handshake_client,
+    .recv = t_recv,
+    .send = t_send_plain,
+    .sendfile = t_sendfile_plain,
+};
+
+static int out_connected, out_answers;
+
+static void
+out_on_connect(sl_outconn_t *oc, int status, void *arg)
+{
+    SL_CHECK_EQ(status, SL_OK);
+    out_connected++;
+}
+
+static void
+out_on_response(sl_outconn_t *oc, int status, const uint8_t *resp, size_t len, void *arg)
+{
+    SL_CHECK_EQ(status, SL_OK);
+    SL_CHECK_EQ(len, 8);
+    SL_CHECK_MEM(resp + 4, "pong", 4);
+    out_answers++;
+}
+
+SL_TEST(net_transport_outbound_connection_handshakes_through_its_transport)
+{
+    sl_tn_srv_t t = {.echo = true};
+    sl_outconn_opts_t o;
+    sl_outconn_cbs_t cbs = {.on_connect = out_on_connect};
+    sl_outconn_t *oc;
+    sl_buf_t req = SL_BUF_INIT;
+    uint8_t payload[8] = {0, 0, 0, 42, 'p', 'o', 'n', 'g'}; /* echoed: corr id first */
+
+    handshakes_done = out_connected = out_answers = 0;
+    sl_tn_start(&t, NULL, "INTERNAL://127.0.0.1:0");
+    sl_listener_set_transport(t.l, &hello_tp);
+    sl_outconn_opts_defaults(&o);
+    o.transport = &hello_client_tp;
+    SL_CHECK_OK(sl_net_connect(t.loop, "127.0.0.1", t.port, &o, &cbs, NULL, &oc));
+    SL_TN_DRIVE(t.loop, out_connected == 1);
+    SL_CHECK(sl_conn_transport(sl_outconn_conn(oc)) == &hello_client_tp);
+    SL_CHECK(sl_conn_outbound(sl_outconn_conn(oc)));
+    SL_CHECK(sl_conn_listener(sl_outconn_conn(oc)) == NULL);
+    sl_buf_append(&req, payload, sizeof(payload));
+    SL_CHECK_OK(sl_outconn_send(oc, 42, &req, out_on_response, NULL));
+    SL_TN_DRIVE(t.loop, out_answers == 1);
+    SL_CHECK_EQ(handshakes_done, 1);
+    SL_CHECK_STR(sl_conn_listener_name(t.conn), "INTERNAL");
+    sl_outconn_free(oc);
+    sl_buf_deinit(&req);
+    SL_TN_DRIVE(t.loop, t.closed == 1);
+    sl_tn_stop(&t);
+}
