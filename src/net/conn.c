@@ -18,6 +18,11 @@
  * (queued.max.request.bytes, summed over connections): without it the
  * connection stops reading until another connection frees rx memory.
  *
+ * All socket I/O goes through the connection's transport (c->tp): the
+ * plaintext one is the system calls, a TLS one wraps them. A transport
+ * without sendfile gets file regions through a bounded copy buffer
+ * (send_file_copy). A transport handshake runs before any frame moves.
+ *
  * Backpressure counts memory, not just bytes to send: a 4-byte piece in a
  * 4 KiB buffer costs 4 KiB, so a client pipelining requests it never reads
  * is stopped by what its replies really hold (tx_mem), not by their length.
@@ -29,7 +34,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -39,9 +43,8 @@
 #define TX_COPY_MIN    (256u)       /* inline capacity of a new copy piece */
 #define TX_IOV_MAX     64           /* memory pieces per sendmsg */
 #define FLUSH_BUDGET   (8u << 20)   /* bytes per flush before yielding to others */
-#define SENDFILE_CHUNK ((size_t)1 << 30)
-#define READS_PER_CALL 16 /* reads per readiness event (level-triggered: more later) */
-#define FRAMES_PER_RUN 64 /* frames delivered per call before yielding */
+#define READS_PER_CALL 16           /* reads per readiness event (level-triggered: more later) */
+#define FRAMES_PER_RUN 64           /* frames delivered per call before yielding */
 
 static void conn_update(sl_conn_t *c);
 
@@ -67,8 +70,8 @@ conn_can_read(const sl_conn_t *c)
 {
     size_t hw = c->srv->cfg.tx_high_water;
 
-    return c->state == CONN_OPEN && !c->muted && !c->rx_starved && c->tx_bytes <= hw &&
-           c->tx_mem <= hw;
+    return c->state == CONN_OPEN && !c->muted && !c->rx_starved && !c->handshaking &&
+           c->tx_bytes <= hw && c->tx_mem <= hw;
 }
 
 /* Replaces the rx buffer (NULL/0 frees it), keeping the server's count. */
@@ -179,27 +182,63 @@ static ssize_t
 send_mem(sl_conn_t *c)
 {
     struct iovec iov[TX_IOV_MAX];
-    struct msghdr mh;
     tx_piece_t *p = c->tx_head;
     int n = 0;
 
     for (; p != NULL && p->kind == TX_MEM && n < TX_IOV_MAX; p = p->next)
         iov[n++] = (struct iovec){(void *)p->p, p->len};
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = iov;
-    mh.msg_iovlen = (size_t)n;
-    /* MSG_MORE when a file region (or more memory) follows at once: the
-     * header and the sendfile'd body then share segments. */
-    return sendmsg(c->fd, &mh, MSG_NOSIGNAL | (p != NULL ? MSG_MORE : 0));
+    return c->tp->send(c, iov, n, p != NULL);
+}
+
+static void
+fcopy_free(sl_conn_t *c)
+{
+    free(c->fcopy);
+    c->fcopy = NULL;
+    c->fcopy_len = c->fcopy_sent = 0;
+}
+
+/* The head file region for a transport that cannot sendfile: the next
+ * SL_CONN_FILE_COPY bytes are read into fcopy once and handed to send until
+ * all of them went out (so a retried TLS write sees the same bytes). fcopy
+ * always starts at the region's next unsent offset, which tx_consume moves
+ * along with fcopy_sent. Returns like sendfile: 0 when the file is short. */
+static ssize_t
+send_file_copy(sl_conn_t *c)
+{
+    tx_piece_t *p = c->tx_head;
+    struct iovec iov;
+    ssize_t n;
+
+    if (c->fcopy_sent == c->fcopy_len) {
+        size_t want = SL_MIN(p->len, (size_t)SL_CONN_FILE_COPY);
+
+        if (c->fcopy == NULL)
+            c->fcopy = sl_xmalloc(SL_CONN_FILE_COPY);
+        n = pread(p->fd, c->fcopy, want, (off_t)p->off);
+        if (n <= 0)
+            return n;
+        c->fcopy_len = (size_t)n;
+        c->fcopy_sent = 0;
+    }
+    iov = (struct iovec){c->fcopy + c->fcopy_sent, c->fcopy_len - c->fcopy_sent};
+    n = c->tp->send(c, &iov, 1, p->next != NULL || p->len > iov.iov_len);
+    if (n > 0) {
+        c->fcopy_sent += (size_t)n;
+        if (c->fcopy_sent == c->fcopy_len)
+            c->fcopy_sent = c->fcopy_len = 0;
+    }
+    return n;
 }
 
 static ssize_t
 send_file(sl_conn_t *c)
 {
     tx_piece_t *p = c->tx_head;
-    off_t off = (off_t)p->off;
 
-    return sendfile(c->fd, p->fd, &off, SL_MIN(p->len, SENDFILE_CHUNK));
+    if (!c->tp->can_sendfile)
+        return send_file_copy(c);
+    return c->tp->sendfile(c, p->fd, p->off, p->len);
 }
 
 /* Writes until the chain is empty, the socket is full, or the budget is
@@ -209,6 +248,8 @@ conn_flush(sl_conn_t *c)
 {
     size_t sent = 0;
 
+    if (c->handshaking)
+        return;
     while (c->tx_head != NULL && sent < FLUSH_BUDGET && c->state != CONN_CLOSED) {
         bool file = c->tx_head->kind == TX_FILE;
         ssize_t n = file ? send_file(c) : send_mem(c);
@@ -230,6 +271,8 @@ conn_flush(sl_conn_t *c)
     }
     if (sent > 0 && c->state != CONN_CLOSED)
         conn_touch(c);
+    if (c->tx_head == NULL && c->fcopy != NULL)
+        fcopy_free(c); /* held only while a region is being sent */
     if (c->state == CONN_FLUSHING && c->tx_head == NULL)
         sl_conn_shutdown(c, "closed by owner");
 }
@@ -330,7 +373,7 @@ conn_read(sl_conn_t *c)
 
         if (!conn_deliver_buffered(c) || !rx_make_room(c))
             return;
-        n = read(c->fd, c->rx + c->rx_end, c->rx_cap - c->rx_end);
+        n = c->tp->recv(c, c->rx + c->rx_end, c->rx_cap - c->rx_end);
         if (n > 0) {
             c->rx_end += (size_t)n;
             conn_touch(c);
@@ -393,6 +436,10 @@ conn_update(sl_conn_t *c)
         return;
     if (!c->peer_eof)
         ev |= SL_EV_RDHUP;
+    if (c->handshaking) {
+        sl_loop_fd_set(conn_loop(c), &c->w, ev | c->hs_want);
+        return;
+    }
     if (conn_can_read(c))
         ev |= SL_EV_READ;
     if (c->tx_head != NULL)
@@ -411,6 +458,28 @@ sock_error_reason(int fd)
     return "socket error";
 }
 
+/* Drives the transport handshake; true once it is done (the connection
+ * then reads and writes frames). May close the connection. */
+static bool
+conn_handshake(sl_conn_t *c)
+{
+    int rc;
+
+    if (!c->handshaking)
+        return true;
+    rc = c->tp->handshake(c, &c->hs_want);
+    if (rc == SL_OK) {
+        c->handshaking = false;
+        return true;
+    }
+    if (rc != SL_EAGAIN) {
+        sl_debug("net", "conn %" PRIu64 " %s: %s handshake: %s", c->id, c->peer, c->tp->name,
+                 sl_strerror(rc));
+        sl_conn_shutdown(c, "handshake failed");
+    }
+    return false;
+}
+
 static void
 conn_event(sl_loop_t *loop, int fd, uint32_t ev, void *arg)
 {
@@ -422,6 +491,12 @@ conn_event(sl_loop_t *loop, int fd, uint32_t ev, void *arg)
     }
     if (ev & SL_EV_HUP) {
         sl_conn_shutdown(c, "peer closed");
+        return;
+    }
+    if (!conn_handshake(c)) {
+        if ((ev & SL_EV_RDHUP) && c->state != CONN_CLOSED)
+            sl_conn_shutdown(c, "peer closed during handshake");
+        conn_update(c);
         return;
     }
     if (ev & SL_EV_WRITE)
@@ -454,8 +529,24 @@ conn_pump(sl_loop_t *loop, void *arg)
 /* Lifecycle                                                                */
 /* ======================================================================== */
 
+static void
+conn_set_origin(sl_conn_t *c, const conn_origin_t *origin)
+{
+    const sl_listener_t *l = origin != NULL ? origin->listener : NULL;
+
+    c->tp = origin != NULL && origin->tp != NULL ? origin->tp : &sl_transport_plaintext;
+    c->outbound = origin != NULL && origin->outbound;
+    c->listener = l;
+    snprintf(c->listener_name, sizeof(c->listener_name), "%s", l ? sl_listener_name(l) : "");
+    snprintf(c->secproto, sizeof(c->secproto), "%s",
+             l ? sl_listener_security_protocol(l) : "PLAINTEXT");
+    c->handshaking = c->tp->handshake != NULL;
+    c->hs_want = SL_EV_READ | SL_EV_WRITE; /* until the handshake says */
+}
+
 int
-sl_conn_open(sl_server_t *srv, int fd, const char *peer, sl_conn_t **out)
+sl_conn_open(sl_server_t *srv, int fd, const char *peer, const conn_origin_t *origin,
+             sl_conn_t **out)
 {
     sl_conn_t *c = sl_xcalloc(1, sizeof(*c));
     int rc;
@@ -464,8 +555,16 @@ sl_conn_open(sl_server_t *srv, int fd, const char *peer, sl_conn_t **out)
     c->fd = fd;
     c->id = ++srv->next_id;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    conn_set_origin(c, origin);
     sl_loop_defer_init(&c->pump, conn_pump, c);
-    rc = sl_loop_fd_add(srv->loop, &c->w, fd, SL_EV_READ | SL_EV_RDHUP, conn_event, c);
+    rc = c->tp->open != NULL ? c->tp->open(c) : SL_OK;
+    if (rc == SL_OK) {
+        rc = sl_loop_fd_add(srv->loop, &c->w, fd,
+                            SL_EV_READ | SL_EV_RDHUP | (c->handshaking ? c->hs_want : 0),
+                            conn_event, c);
+        if (rc != SL_OK && c->tp->shutdown != NULL)
+            c->tp->shutdown(c);
+    }
     if (rc != SL_OK) {
         close(fd);
         free(c);
@@ -489,9 +588,12 @@ sl_conn_shutdown(sl_conn_t *c, const char *reason)
     c->close_reason = reason;
     sl_server_rx_unstarve(c->srv, c);
     sl_loop_fd_del(conn_loop(c), &c->w);
+    if (c->tp->shutdown != NULL)
+        c->tp->shutdown(c);
     close(c->fd);
     c->fd = -1;
     tx_release_all(c);
+    fcopy_free(c);
     sl_server_conn_closed(c->srv, c);
     sl_loop_defer(conn_loop(c), &c->pump);
 }
@@ -707,6 +809,48 @@ int
 sl_conn_fd(const sl_conn_t *c)
 {
     return c->fd;
+}
+
+const sl_listener_t *
+sl_conn_listener(const sl_conn_t *c)
+{
+    return c->listener;
+}
+
+const char *
+sl_conn_listener_name(const sl_conn_t *c)
+{
+    return c->listener_name[0] != '\0' ? c->listener_name : NULL;
+}
+
+const char *
+sl_conn_security_protocol(const sl_conn_t *c)
+{
+    return c->secproto;
+}
+
+bool
+sl_conn_outbound(const sl_conn_t *c)
+{
+    return c->outbound;
+}
+
+const sl_transport_t *
+sl_conn_transport(const sl_conn_t *c)
+{
+    return c->tp;
+}
+
+void *
+sl_conn_transport_state(const sl_conn_t *c)
+{
+    return c->tp_state;
+}
+
+void
+sl_conn_set_transport_state(sl_conn_t *c, void *state)
+{
+    c->tp_state = state;
 }
 
 size_t

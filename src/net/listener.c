@@ -131,6 +131,20 @@ sl_listener_format_addr(const struct sockaddr *sa, socklen_t salen, char *buf, s
     }
 }
 
+/* A listener named after a security protocol uses it (Kafka's default
+ * listener.security.protocol.map maps every protocol name to itself). */
+static const char *
+protocol_of_name(const char *name)
+{
+    static const char *const protos[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(protos); i++) {
+        if (strcasecmp(name, protos[i]) == 0)
+            return protos[i];
+    }
+    return "PLAINTEXT";
+}
+
 /* ======================================================================== */
 /* Resolving                                                                */
 /* ======================================================================== */
@@ -224,7 +238,7 @@ lsock_readable(sl_loop_t *loop, int fd, uint32_t events, void *arg)
         int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd >= 0) {
-            sl_server_accepted(s->l->srv, cfd, (struct sockaddr *)&ss, len);
+            sl_server_accepted(s->l, cfd, (struct sockaddr *)&ss, len);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -396,6 +410,8 @@ sl_server_listen(sl_server_t *srv, const char *spec, sl_listener_t **out)
         sl_error("net", "bad listener \"%s\" (want NAME://HOST:PORT)", spec);
         goto fail;
     }
+    l->tp = &sl_transport_plaintext;
+    sl_listener_set_security_protocol(l, protocol_of_name(l->spec.name));
     if ((rc = resolve(l->spec.host, &al)) != SL_OK)
         goto fail;
     if ((rc = listener_bind(l, &al)) != SL_OK)
@@ -413,11 +429,27 @@ fail:
     return rc;
 }
 
+/* Connections outlive their listener (stop_listening at shutdown): they
+ * forget it, keeping its name. */
+static void
+listener_orphan_conns(sl_listener_t *l)
+{
+    sl_conn_t *lists[2] = {l->srv->open.head, l->srv->closing.head};
+
+    for (int i = 0; i < 2; i++) {
+        for (sl_conn_t *c = lists[i]; c != NULL; c = c->next) {
+            if (c->listener == l)
+                c->listener = NULL;
+        }
+    }
+}
+
 void
 sl_listener_free(sl_listener_t *l)
 {
     if (l == NULL)
         return;
+    listener_orphan_conns(l);
     listener_close_socks(l);
     sl_timer_stop(l->srv->loop, &l->pause_timer);
     free(l);
@@ -433,6 +465,24 @@ const char *
 sl_listener_name(const sl_listener_t *l)
 {
     return l->spec.name;
+}
+
+const char *
+sl_listener_security_protocol(const sl_listener_t *l)
+{
+    return l->secproto;
+}
+
+void
+sl_listener_set_security_protocol(sl_listener_t *l, const char *protocol)
+{
+    snprintf(l->secproto, sizeof(l->secproto), "%s", protocol);
+}
+
+void
+sl_listener_set_transport(sl_listener_t *l, const sl_transport_t *tp)
+{
+    l->tp = tp != NULL ? tp : &sl_transport_plaintext;
 }
 
 const char *

@@ -33,11 +33,53 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "net/loop.h"
+#include "net/outconn.h"
 #include "net/worker.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
 
 typedef struct sl_server sl_server_t;
 typedef struct sl_listener sl_listener_t;
 typedef struct sl_conn sl_conn_t;
+
+/* ---- transports ---------------------------------------------------------
+ * How a connection moves its bytes: an ops table per connection (the seam a
+ * TLS transport plugs into, as nginx swaps c->recv/send for its SSL ones).
+ * The framing, the rx budget, the tx chain and backpressure sit above it and
+ * do not change. Every op runs on the loop thread with a non-blocking fd;
+ * recv/send/sendfile follow the system calls' convention: bytes moved, 0 at
+ * EOF (recv) or end of file (sendfile), -1 with errno (EAGAIN: try again on
+ * readiness, EINTR: again now, anything else closes the connection).
+ *
+ * can_sendfile false: file regions are read with pread(2) into a bounded
+ * per-connection copy buffer (SL_CONN_FILE_COPY bytes, held only while a
+ * region is being sent) and passed to send, unchanged until fully sent (a
+ * TLS write must be retried with the same bytes). */
+#define SL_CONN_FILE_COPY (64u * 1024)
+
+typedef struct sl_transport {
+    const char *name; /* "plaintext", for logs */
+    bool can_sendfile;
+    /* Optional: sets up per-connection state (sl_conn_set_transport_state)
+     * when a connection opens; an error closes it before on_open. */
+    int (*open)(sl_conn_t *c);
+    /* Optional: runs before any frame is read or sent, on readiness, until
+     * it returns SL_OK. SL_EAGAIN: not done, *want = the SL_EV_* interest
+     * it waits for. Anything else closes the connection ("handshake failed"). */
+    int (*handshake)(sl_conn_t *c, uint32_t *want);
+    ssize_t (*recv)(sl_conn_t *c, void *buf, size_t n);
+    /* more: further output follows at once (MSG_MORE). */
+    ssize_t (*send)(sl_conn_t *c, const struct iovec *iov, int iovcnt, bool more);
+    /* Only called when can_sendfile. */
+    ssize_t (*sendfile)(sl_conn_t *c, int fd, int64_t off, size_t n);
+    /* Optional: says goodbye (TLS close_notify, best effort) and frees the
+     * state; the fd is still open and is closed by net right after. */
+    void (*shutdown)(sl_conn_t *c);
+} sl_transport_t;
+
+/* Today's plain TCP: read(2), sendmsg(2) with MSG_NOSIGNAL, sendfile(2). */
+extern const sl_transport_t sl_transport_plaintext;
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -133,6 +175,14 @@ SL_MUST_CHECK int sl_listener_parse(const char *spec, sl_listener_spec_t *out);
 int sl_listener_port(const sl_listener_t *l);
 const char *sl_listener_name(const sl_listener_t *l);
 const char *sl_listener_host(const sl_listener_t *l);
+/* The listener's security protocol ("PLAINTEXT", "SSL", ...): the name
+ * itself when it is a protocol name, else "PLAINTEXT" until the owner sets
+ * what listener.security.protocol.map says. */
+const char *sl_listener_security_protocol(const sl_listener_t *l);
+void sl_listener_set_security_protocol(sl_listener_t *l, const char *protocol);
+/* Transport of connections accepted from now on (default plaintext). tp
+ * must outlive the listener. */
+void sl_listener_set_transport(sl_listener_t *l, const sl_transport_t *tp);
 /* Number of sockets bound for this entry, and each one as "ip:port". */
 size_t sl_listener_naddrs(const sl_listener_t *l);
 const char *sl_listener_addr(const sl_listener_t *l, size_t i);
@@ -162,6 +212,19 @@ void *sl_conn_data(const sl_conn_t *c);
 void sl_conn_set_data(sl_conn_t *c, void *data);
 sl_server_t *sl_conn_server(const sl_conn_t *c);
 int sl_conn_fd(const sl_conn_t *c); /* -1 once closed */
+/* The listener that accepted c; NULL for adopted and outbound connections.
+ * Valid while the listener exists (sl_server_stop_listening frees them). */
+const sl_listener_t *sl_conn_listener(const sl_conn_t *c);
+/* The listener's name ("PLAINTEXT", "INTERNAL"), NULL as above; kept when
+ * the listener is freed, so request handling can gate by it at any time. */
+const char *sl_conn_listener_name(const sl_conn_t *c);
+/* Its security protocol at accept time; "PLAINTEXT" when no listener. */
+const char *sl_conn_security_protocol(const sl_conn_t *c);
+/* True for a connection made by sl_net_connect. */
+bool sl_conn_outbound(const sl_conn_t *c);
+const sl_transport_t *sl_conn_transport(const sl_conn_t *c);
+void *sl_conn_transport_state(const sl_conn_t *c);
+void sl_conn_set_transport_state(sl_conn_t *c, void *state);
 /* Received bytes not yet consumed, including a delivered frame still muted. */
 size_t sl_conn_rx_buffered(const sl_conn_t *c);
 /* Current rx buffer capacity (tests check that bad sizes allocate nothing). */

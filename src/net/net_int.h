@@ -86,6 +86,14 @@ struct sl_conn {
     sl_server_t *srv;
     sl_loop_fd_t w;
     int fd;
+    const sl_transport_t *tp;
+    void *tp_state;
+    bool handshaking; /* tp->handshake has not returned SL_OK yet */
+    bool outbound;
+    uint32_t hs_want; /* interest while handshaking */
+    const sl_listener_t *listener;
+    char listener_name[64];
+    char secproto[24];
     conn_state_t state;
     bool muted;    /* a delivered frame is in flight */
     bool peer_eof; /* FIN seen with unread bytes: stop watching RDHUP */
@@ -103,6 +111,10 @@ struct sl_conn {
     tx_piece_t *tx_head, *tx_tail;
     size_t tx_bytes; /* bytes still to send, file regions included */
     size_t tx_mem;   /* memory held by the queued pieces (the backpressure measure) */
+    /* File regions on a transport without sendfile: bytes [fcopy_sent,
+     * fcopy_len) of fcopy were read from the head region and not yet sent. */
+    uint8_t *fcopy;
+    size_t fcopy_len, fcopy_sent;
 
     /* queued.max.request.bytes: waiting for the server's rx budget to grow
      * the buffer of a partial frame (on the server's starved list). */
@@ -119,9 +131,18 @@ struct sl_conn {
     sl_loop_defer_t pump;
 };
 
+/* How a connection comes to be: its listener (NULL if adopted or
+ * outbound), transport (NULL = plaintext), and whether we dialled it. */
+typedef struct conn_origin {
+    const sl_listener_t *listener;
+    const sl_transport_t *tp;
+    bool outbound;
+} conn_origin_t;
+
 /* Wraps an accepted/adopted non-blocking fd; on_open runs. On error the fd
  * is closed. *out may already be closed when on_open closed it. */
-SL_MUST_CHECK int sl_conn_open(sl_server_t *srv, int fd, const char *peer, sl_conn_t **out);
+SL_MUST_CHECK int sl_conn_open(sl_server_t *srv, int fd, const char *peer,
+                               const conn_origin_t *origin, sl_conn_t **out);
 /* Closes now with a reason; on_close follows from the deferred pump. */
 void sl_conn_shutdown(sl_conn_t *c, const char *reason);
 /* Runs on_close and frees a closed connection (cancels its pump). */
@@ -172,8 +193,8 @@ void sl_server_rx_account(sl_server_t *srv, int64_t delta);
 void sl_server_rx_unstarve(sl_server_t *srv, sl_conn_t *c);
 /* n bytes of buffers were freed: return memory to the OS now and then. */
 void sl_server_note_released(sl_server_t *srv, size_t n);
-/* A listener accepted fd from sa: applies the connection cap, then opens. */
-void sl_server_accepted(sl_server_t *srv, int fd, const struct sockaddr *sa, socklen_t salen);
+/* Listener l accepted fd from sa: applies the connection cap, then opens. */
+void sl_server_accepted(sl_listener_t *l, int fd, const struct sockaddr *sa, socklen_t salen);
 /* Applies TCP_NODELAY and the configured buffer sizes to a connected socket. */
 void sl_server_sockopts(const sl_server_t *srv, int fd);
 
@@ -195,6 +216,8 @@ struct sl_listener {
     size_t nsocks;
     lsock_t socks[LISTENER_MAX_SOCKS];
     sl_timer_t pause_timer; /* accept back-off after EMFILE and friends */
+    const sl_transport_t *tp;
+    char secproto[24];
 };
 
 void sl_listener_free(sl_listener_t *l);

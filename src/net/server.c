@@ -338,8 +338,10 @@ sl_server_sockopts(const sl_server_t *srv, int fd)
 }
 
 void
-sl_server_accepted(sl_server_t *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+sl_server_accepted(sl_listener_t *l, int fd, const struct sockaddr *sa, socklen_t salen)
 {
+    sl_server_t *srv = l->srv;
+    conn_origin_t origin = {.listener = l, .tp = l->tp};
     char peer[64];
     sl_conn_t *c;
     int rc;
@@ -352,7 +354,7 @@ sl_server_accepted(sl_server_t *srv, int fd, const struct sockaddr *sa, socklen_
         return;
     }
     sl_server_sockopts(srv, fd);
-    if ((rc = sl_conn_open(srv, fd, peer, &c)) != SL_OK)
+    if ((rc = sl_conn_open(srv, fd, peer, &origin, &c)) != SL_OK)
         sl_warn("net", "%s: cannot watch the connection: %s", peer, sl_strerror(rc));
 }
 
@@ -376,7 +378,7 @@ sl_server_adopt(sl_server_t *srv, int fd, sl_conn_t **out)
     if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
         sl_listener_format_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
     sl_server_sockopts(srv, fd);
-    return sl_conn_open(srv, fd, peer, out);
+    return sl_conn_open(srv, fd, peer, NULL, out);
 }
 
 /* ======================================================================== */
