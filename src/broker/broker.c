@@ -238,6 +238,9 @@ start_listeners(sl_broker_t *b)
                 sl_error("broker", "cannot listen on %s: %s", spec, sl_strerror(rc));
             return rc;
         }
+        /* A listener named other than its protocol (CLIENT://, with
+         * listener.security.protocol.map) still knows what it serves. */
+        sl_listener_set_security_protocol(l, sl_secproto_name(lc->protocol));
         if (i == 0) {
             const sl_listener_cfg_t *adv = &b->cfg.advertised[0];
             const char *host = adv->host[0] ? adv->host : "localhost";
