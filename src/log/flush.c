@@ -30,6 +30,7 @@ typedef struct flush_job {
     sl_bg_job_t job; /* first: the worker frees through it */
     sl_plog_t *pl;
     int64_t target;
+    uint64_t trunc_gen; /* a truncation since the start voids target */
     bool sync_dir, sync_parent;
     size_t nsegs;
     sl_seg_t **segs; /* referenced */
@@ -94,7 +95,11 @@ flush_done(sl_bg_job_t *job)
     /* Something that had to be durable first (the epoch file) failed. */
     if (job->rc == SL_OK && pl->offline_rc != SL_OK)
         job->rc = SL_EIO;
-    if (job->rc == SL_OK) {
+    if (job->rc == SL_OK && fj->trunc_gen != pl->trunc_gen) {
+        /* The log was cut while this ran: what it synced may be gone and
+         * offsets below target may be new, unsynced data. Nothing moves;
+         * flush_wanted starts a flush of the new tail below. */
+    } else if (job->rc == SL_OK) {
         pl->durable = SL_MAX(pl->durable, fj->target);
         if (pl->durable >= pl->leo)
             pl->first_unflushed_ms = -1;
@@ -105,7 +110,8 @@ flush_done(sl_bg_job_t *job)
     }
     for (size_t i = 0; i < fj->nsegs; i++) {
         /* written before the job started and fsynced by it */
-        if (job->rc == SL_OK && fj->segs[i]->next_offset <= fj->target)
+        if (job->rc == SL_OK && fj->trunc_gen == pl->trunc_gen &&
+            fj->segs[i]->next_offset <= fj->target)
             sl_seg_note_synced(fj->segs[i]);
         sl_seg_unref(fj->segs[i]);
     }
@@ -142,6 +148,7 @@ sl_flush_start(sl_plog_t *pl)
     fj->job.done = flush_done;
     fj->pl = pl;
     fj->target = pl->leo;
+    fj->trunc_gen = pl->trunc_gen;
     fj->sync_dir = pl->dir_dirty;
     fj->sync_parent = pl->parent_dirty;
     fj->nsegs = n;

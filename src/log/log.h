@@ -155,6 +155,33 @@ typedef struct sl_log_append_info {
 SL_MUST_CHECK int sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len,
                                  sl_log_append_info_t *info);
 
+/* Who wrote a batch (Kafka's AppendOrigin): it decides what is validated
+ * and whether offsets are assigned. */
+typedef enum sl_append_origin {
+    SL_APPEND_CLIENT = 0,  /* leader, a producer's batches: sl_plog_append */
+    SL_APPEND_COORDINATOR, /* leader, the broker's own internal writes: the same checks and
+                              offset assignment as CLIENT */
+    SL_APPEND_REPLICATION, /* follower: offsets and epochs come from the leader */
+} sl_append_origin_t;
+
+/*
+ * sl_plog_append with an origin. For SL_APPEND_REPLICATION the buffer is
+ * never modified: every batch must pass sl_batch_validate (length, magic,
+ * CRC, offsets), the first batch must start at the LEO (else SL_ERANGE,
+ * nothing written), each next batch at the previous one's last offset + 1
+ * (else SL_EPROTO), partitionLeaderEpoch >= 0 (SL_EPROTO) and never below
+ * the latest epoch of the leader-epoch cache or of an earlier batch of buf
+ * (SL_EINVAL: data of a fenced leader; truncate first). max.message.bytes
+ * and LogAppendTime do not apply (the leader did both). A batch with a new,
+ * higher epoch adds (epoch, its base offset) to the epoch cache. The HW
+ * moves as the manager's hw_mode says (SL_LOG_HW_MANUAL for replicas).
+ */
+SL_MUST_CHECK int sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf,
+                                        size_t len, sl_log_append_info_t *info);
+/* sl_plog_append_origin(pl, SL_APPEND_REPLICATION, ...). */
+SL_MUST_CHECK int sl_plog_append_as_follower(sl_plog_t *pl, uint8_t *buf, size_t len,
+                                             sl_log_append_info_t *info);
+
 /* A file region for sendfile. Holds a reference on its segment, which keeps
  * the file open (and readable) even after retention deleted it. */
 typedef struct sl_log_region {
@@ -223,6 +250,27 @@ const char *sl_plog_topic(const sl_plog_t *pl);
 int32_t sl_plog_partition(const sl_plog_t *pl);
 const sl_log_cfg_t *sl_plog_cfg(const sl_plog_t *pl);
 void sl_plog_set_cfg(sl_plog_t *pl, const sl_log_cfg_t *cfg);
+
+/*
+ * Follower truncation (Kafka's truncateTo): removes every batch at or past
+ * `offset`; an offset inside a batch removes that whole batch, so the LEO
+ * becomes its base offset (read it back with sl_plog_leo). Segments wholly
+ * past it are deleted, the one holding it is cut with its indexes; HW =
+ * min(HW, LEO), the recovery point likewise, and leader-epoch-checkpoint
+ * loses every entry starting at or past the new LEO. Durable on return: a
+ * crash never brings the tail back. Read regions stay readable. No-op when
+ * offset >= LEO; below the log start it is
+ * sl_plog_truncate_fully_and_start_at(offset). Blocking (fsyncs, and it
+ * waits for queued checkpoint writes of the directory). SL_OK, SL_EINVAL
+ * (offset < 0), SL_EOFFLINE, SL_EIO (the partition is now offline),
+ * SL_ENOSPC / SL_EIO / SL_ENFILE before anything changed.
+ */
+SL_MUST_CHECK int sl_plog_truncate_to(sl_plog_t *pl, int64_t offset);
+/* Drops every segment and the epoch cache and starts an empty log at
+ * `offset` (LEO = HW = log start = recovery point = offset): a follower
+ * whose leader's log start is past its LEO. Durable on return; the same
+ * statuses. */
+SL_MUST_CHECK int sl_plog_truncate_fully_and_start_at(sl_plog_t *pl, int64_t offset);
 
 /* Leader epoch written into appended batches; a new epoch starts at the LEO
  * and is recorded in leader-epoch-checkpoint (written in the background). */

@@ -112,6 +112,7 @@ struct sl_seg {
     int64_t size;        /* bytes of batches in the .log file */
     int fd;              /* -1 while closed: sl_seg_fd opens it on demand */
     int refs;
+    int readers; /* read regions among refs: a truncation must not cut their bytes */
     sl_idx_t oidx, tidx;
     int64_t max_ts;           /* largest batch maxTimestamp, -1 if none */
     int64_t max_ts_offset;    /* last offset of the batch that holds it */
@@ -177,6 +178,14 @@ SL_MUST_CHECK int sl_seg_reopen_active(sl_seg_t *seg, int64_t max_bytes);
 SL_MUST_CHECK int sl_seg_mark_deleted(sl_seg_t *seg);
 /* Cuts the .log to size bytes (recovery). */
 SL_MUST_CHECK int sl_seg_truncate(sl_seg_t *seg, int64_t size);
+/* Truncation of the active segment seg to its first pos bytes (a batch
+ * boundary) holding offsets below next: indexes, timestamps and the file,
+ * fdatasynced. When a read region holds seg, the kept part is copied to a
+ * new file under the same name and *out is a new segment (the caller swaps
+ * it into the list and drops seg, whose fd the region keeps); else *out is
+ * seg. SL_EIO, SL_ENOSPC, SL_ENFILE. */
+SL_MUST_CHECK int sl_seg_cut(sl_seg_t *seg, int64_t pos, int64_t next, int64_t max_bytes,
+                             sl_seg_t **out);
 int64_t sl_seg_last_modified_ms(const sl_seg_t *seg);
 
 /* Sequential batch reader over a segment file, bounded memory. */
@@ -241,8 +250,9 @@ struct sl_plog {
     int32_t leader_epoch;
     sl_epoch_entry_t *epochs;
     size_t nepochs;
-    int offline_rc; /* SL_OK while online */
-    int refs;       /* the manager's + one per in-flight job */
+    int offline_rc;     /* SL_OK while online */
+    uint64_t trunc_gen; /* bumped by every truncation: older flush jobs' targets are void */
+    int refs;           /* the manager's + one per in-flight job */
     /* flush state */
     bool flush_inflight;
     int64_t flush_target; /* LEO the in-flight flush covers */
@@ -273,6 +283,9 @@ SL_MUST_CHECK int sl_plog_close_clean(sl_plog_t *pl);
 /* Epoch cache file (background write). */
 void sl_plog_write_epochs(sl_plog_t *pl);
 SL_MUST_CHECK int sl_plog_read_epochs(sl_plog_t *pl);
+/* Writes leader-epoch-checkpoint now, after every queued write of it
+ * (truncation: durable on return). A failure takes pl offline. */
+SL_MUST_CHECK int sl_plog_write_epochs_sync(sl_plog_t *pl);
 /* After loading: drops epochs past the LEO, before the log start. */
 void sl_plog_trim_epochs_loaded(sl_plog_t *pl);
 
@@ -327,6 +340,9 @@ struct sl_log_mgr {
 void sl_log_mgr_complete(sl_log_mgr_t *mgr, sl_bg_job_t *job);
 /* Queues the final close/unlink of a segment whose last reference went. */
 void sl_log_mgr_free_seg(sl_log_mgr_t *mgr, sl_seg_t *seg);
+/* Writes both checkpoints of the directory now, after any queued ones
+ * (truncation: the recovery point on disk must not stay past the LEO). */
+SL_MUST_CHECK int sl_log_mgr_checkpoint_sync(sl_log_mgr_t *mgr);
 /* Queues a durable file replace (checkpoints) on the janitor. */
 void sl_log_mgr_write_file(sl_log_mgr_t *mgr, const char *path, char *data, size_t len);
 /* Starts a group-commit flush of pl covering its current LEO. */

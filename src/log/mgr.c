@@ -305,6 +305,14 @@ checkpoint_sync(sl_log_mgr_t *mgr)
     return rc;
 }
 
+int
+sl_log_mgr_checkpoint_sync(sl_log_mgr_t *mgr)
+{
+    /* A queued older checkpoint must not land after this one. */
+    sl_bg_drain(&mgr->janitor);
+    return checkpoint_sync(mgr);
+}
+
 /* ======================================================================
  * Partitions
  * ====================================================================== */

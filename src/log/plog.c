@@ -371,9 +371,91 @@ append_fail(sl_plog_t *pl, int rc, const char *what)
     return SL_EIO;
 }
 
-int
-sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *info)
+/* Kafka's LogValidator for REPLICATION: the leader assigned offsets and
+ * epochs; the follower checks that they continue its log and never
+ * rewrites them. Not checked: max.message.bytes (Kafka ignores the record
+ * size for followers: the leader accepted the batch) and density (a
+ * compacted batch may have fewer records than its offset span). */
+static int
+validate_follower(const sl_plog_t *pl, const uint8_t *buf, size_t len, append_scan_t *as)
 {
+    int32_t epoch = pl->nepochs > 0 ? pl->epochs[pl->nepochs - 1].epoch : 0;
+    int64_t next = pl->leo;
+    size_t off = 0;
+
+    memset(as, 0, sizeof(*as));
+    as->max_ts = -1;
+    if (len == 0)
+        return SL_EPROTO;
+    while (off < len) {
+        sl_batch_hdr_t h;
+        int64_t size;
+        int rc;
+
+        if (sl_batch_hdr_parse(buf + off, len - off, &h) != SL_OK)
+            return SL_EPROTO;
+        size = sl_batch_size(&h);
+        if (h.batch_length < SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD ||
+            size > (int64_t)(len - off))
+            return SL_EPROTO;
+        if ((rc = sl_batch_validate(buf + off, (size_t)size, &h)) != SL_OK)
+            return rc;
+        /* The first batch must start at our LEO (the fetcher decides what
+         * to do about a mismatch: truncate, or restart the log); later ones
+         * must follow on, or the leader sent a broken response. */
+        if (h.base_offset != next)
+            return off == 0 ? SL_ERANGE : SL_EPROTO;
+        if (h.base_offset > INT64_MAX - 1 - h.last_offset_delta || h.leader_epoch < 0)
+            return SL_EPROTO;
+        /* Epochs never go down: a lower one is data of a fenced leader
+         * (truncate by OffsetsForLeaderEpoch before fetching on). */
+        if (h.leader_epoch < epoch)
+            return SL_EINVAL;
+        epoch = h.leader_epoch;
+        as->batches++;
+        as->offsets += (int64_t)h.last_offset_delta + 1;
+        as->max_ts = SL_MAX(as->max_ts, h.max_timestamp);
+        next = h.base_offset + h.last_offset_delta + 1;
+        off += (size_t)size;
+    }
+    return SL_OK;
+}
+
+/* A new, higher epoch in the appended batches starts a cache entry at the
+ * batch's base offset (Kafka's maybeAssignEpochStartOffset). The file is
+ * queued on the flusher, so it is on disk before any flush that could make
+ * these batches durable completes (recovery checks batch epochs by it). */
+static void
+assign_follower_epochs(sl_plog_t *pl, const uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    bool changed = false;
+
+    while (off < len) {
+        int32_t epoch = (int32_t)sl_be32(buf + off + SL_BATCH_OFF_LEADER_EPOCH);
+        int64_t base = (int64_t)sl_be64(buf + off + SL_BATCH_OFF_BASE_OFFSET);
+
+        if (pl->nepochs == 0 || epoch > pl->epochs[pl->nepochs - 1].epoch) {
+            /* An epoch that got no batch gives way (Kafka drops entries
+             * starting at or past the new one's start). */
+            while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset >= base)
+                pl->nepochs--;
+            pl->epochs = sl_xrealloc(pl->epochs, (pl->nepochs + 1) * sizeof(*pl->epochs));
+            pl->epochs[pl->nepochs++] = (sl_epoch_entry_t){epoch, base};
+            changed = true;
+        }
+        off += (size_t)sl_be32(buf + off + SL_BATCH_OFF_LENGTH) + SL_BATCH_LOG_OVERHEAD;
+    }
+    if (changed && pl->mgr != NULL)
+        sl_plog_write_epochs(pl);
+}
+
+int
+sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf, size_t len,
+                      sl_log_append_info_t *info)
+{
+    bool follower = origin == SL_APPEND_REPLICATION;
+    bool append_time = !follower && pl->cfg.log_append_time;
     int64_t now = sl_wall_ms(), at;
     append_scan_t as;
     sl_seg_mark_t mark;
@@ -385,12 +467,14 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
     info->max_timestamp = -1;
     if (pl->offline_rc != SL_OK)
         return SL_EOFFLINE;
-    if ((rc = validate_all(pl, buf, len, &as)) != SL_OK)
+    rc = follower ? validate_follower(pl, buf, len, &as) : validate_all(pl, buf, len, &as);
+    if (rc != SL_OK)
         return rc;
-    if (should_roll(pl, len, as.offsets, pl->cfg.log_append_time ? now : as.max_ts, now) &&
+    if (should_roll(pl, len, as.offsets, append_time ? now : as.max_ts, now) &&
         (rc = sl_plog_roll(pl)) != SL_OK)
         return append_fail(pl, rc, "roll");
-    patch_all(pl, buf, len, now);
+    if (!follower)
+        patch_all(pl, buf, len, now);
     seg = active(pl);
     at = seg->size;
     sl_seg_mark(seg, &mark);
@@ -405,9 +489,11 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
         info->offset_of_max_ts = 0;
         return append_fail(pl, rc, "index write");
     }
+    if (follower)
+        assign_follower_epochs(pl, buf, len);
     info->base_offset = pl->leo;
     info->last_offset = seg->next_offset - 1;
-    info->log_append_time = pl->cfg.log_append_time ? now : -1;
+    info->log_append_time = append_time ? now : -1;
     info->batch_count = as.batches;
     info->bytes = (int64_t)len;
     pl->leo = seg->next_offset;
@@ -418,6 +504,18 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
     return SL_OK;
 }
 
+int
+sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *info)
+{
+    return sl_plog_append_origin(pl, SL_APPEND_CLIENT, buf, len, info);
+}
+
+int
+sl_plog_append_as_follower(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *info)
+{
+    return sl_plog_append_origin(pl, SL_APPEND_REPLICATION, buf, len, info);
+}
+
 /* ======================================================================
  * Reading
  * ====================================================================== */
@@ -425,8 +523,10 @@ sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len, sl_log_append_info_t *in
 void
 sl_log_region_release(sl_log_region_t *r)
 {
-    if (r->seg != NULL)
+    if (r->seg != NULL) {
+        r->seg->readers--;
         sl_seg_unref(r->seg);
+    }
     r->seg = NULL;
     r->len = 0;
 }
@@ -490,6 +590,7 @@ sl_plog_read(sl_plog_t *pl, int64_t offset, int64_t max_bytes, int64_t upper_bou
         (rc = sl_seg_verify(seg, first.pos, end)) != SL_OK)
         return read_fail(pl, rc);
     sl_seg_ref(seg);
+    seg->readers++;
     out->seg = seg;
     out->fd = seg->fd;
     out->pos = first.pos;

@@ -186,6 +186,27 @@ sl_plog_write_epochs(sl_plog_t *pl)
 }
 
 int
+sl_plog_write_epochs_sync(sl_plog_t *pl)
+{
+    char path[PATH_MAX];
+    size_t len;
+    char *data;
+    int rc;
+
+    /* Queued writes of this file run on the flusher: an older content
+     * must not land after this one. */
+    if (pl->mgr != NULL)
+        sl_bg_drain(&pl->mgr->flusher);
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", pl->dir);
+    data = sl_ckpt_format_epochs(pl->epochs, pl->nepochs, &len);
+    rc = sl_ckpt_write_file(path, data, len);
+    free(data);
+    if (rc != SL_OK)
+        sl_plog_set_offline(pl, rc, "cannot write leader-epoch-checkpoint");
+    return rc;
+}
+
+int
 sl_plog_read_epochs(sl_plog_t *pl)
 {
     char path[PATH_MAX];

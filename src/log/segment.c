@@ -839,3 +839,175 @@ sl_seg_verify(sl_seg_t *seg, int64_t pos, int64_t end)
     seg_note_verified(seg, pos, end);
     return SL_OK;
 }
+
+/* ======================================================================
+ * Truncation (followers: sl_plog_truncate_to)
+ * ====================================================================== */
+
+/* Index entries that stay when the segment keeps [0, pos) and offsets
+ * below `next`: offset entries point at batches starting before pos, time
+ * entries at offsets below next. */
+static void
+cut_counts(const sl_seg_t *seg, int64_t pos, int64_t next, uint32_t *ko, uint32_t *kt)
+{
+    uint32_t t = seg->tidx.entries;
+
+    *ko = pos > 0 ? (uint32_t)(sl_idx_find_position(&seg->oidx, (uint32_t)(pos - 1)) + 1) : 0;
+    while (t > 0 && seg->base + sl_be32(sl_idx_entry(&seg->tidx, t - 1) + 8) >= next)
+        t--;
+    *kt = t;
+}
+
+/* The state of seg for its first pos bytes, into dst (dst may be seg): the
+ * largest timestamp from the last surviving time entry plus the headers
+ * after the last surviving offset entry (what walk_tail in recover.c reads
+ * after a clean stop), so it is exact, not the index's approximation. */
+static int
+cut_state(const sl_seg_t *seg, int fd, int64_t pos, int64_t next, uint32_t ko, uint32_t kt,
+          sl_seg_t *dst)
+{
+    int64_t from = ko > 0 ? sl_be32(sl_idx_entry(&seg->oidx, ko - 1) + 4) : 0;
+    int64_t max_ts = -1, max_ts_offset = seg->base, bpos;
+    sl_seg_scan_t sc;
+    sl_batch_hdr_t h;
+    int rc;
+
+    if (kt > 0) {
+        const uint8_t *e = sl_idx_entry(&seg->tidx, kt - 1);
+
+        max_ts = (int64_t)sl_be64(e);
+        max_ts_offset = seg->base + sl_be32(e + 8);
+    }
+    sl_seg_scan_init(&sc, fd, from, pos);
+    while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {
+        if (h.max_timestamp > max_ts) {
+            max_ts = h.max_timestamp;
+            max_ts_offset = h.base_offset + h.last_offset_delta;
+        }
+    }
+    sl_seg_scan_deinit(&sc);
+    if (rc != SL_ENOENT)
+        return rc == SL_OK ? SL_ECORRUPT : rc;
+    dst->size = pos;
+    dst->next_offset = next;
+    dst->max_ts = max_ts;
+    dst->max_ts_offset = max_ts_offset;
+    dst->first_ts = pos > 0 ? seg->first_ts : -1;
+    dst->since_index = pos - from;
+    dst->verified = SL_MIN(seg->verified, pos);
+    dst->vr_end = SL_MIN(seg->vr_end, pos);
+    dst->vr_start = SL_MIN(seg->vr_start, dst->vr_end);
+    return SL_OK;
+}
+
+static int
+copy_prefix(int from, int to, int64_t len)
+{
+    int64_t done = 0;
+    uint8_t buf[64 * 1024];
+
+    while (done < len) {
+        loff_t in = (loff_t)done, out = (loff_t)done;
+        ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(len - done), 0);
+
+        if (n < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+            /* no in-kernel copy between these files: plain reads */
+            n = pread(from, buf, (size_t)SL_MIN(len - done, (int64_t)sizeof(buf)), (off_t)done);
+            if (n > 0 && seg_pwrite_all(to, buf, (size_t)n, done) != SL_OK)
+                return SL_EIO;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sl_log_errno(errno);
+        if (n == 0)
+            return SL_EIO;
+        done += n;
+    }
+    return SL_OK;
+}
+
+/* A reader holds a region of the part that goes: the kept part is copied
+ * to a new file that replaces the name (rename is atomic), so the region's
+ * fd keeps the old inode with every byte it may still send. */
+static int
+cut_by_copy(sl_seg_t *seg, int64_t pos, int64_t next, uint32_t ko, uint32_t kt, int64_t max_bytes,
+            sl_seg_t **out)
+{
+    sl_seg_t *nseg = seg_alloc(seg->dir, seg->base, seg->mgr);
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int rc;
+
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".log");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path); /* a crash leaves it to the next load to remove */
+    if ((rc = sl_log_open_fd(seg->mgr, tmp, O_RDWR | O_CREAT | O_TRUNC, &nseg->fd)) != SL_OK)
+        goto fail;
+    if ((rc = copy_prefix(seg->fd, nseg->fd, pos)) != SL_OK)
+        goto fail;
+    if (sl_fault("log.fsync") || fdatasync(nseg->fd) != 0) {
+        rc = SL_EIO;
+        goto fail;
+    }
+    if ((rc = cut_state(seg, seg->fd, pos, next, ko, kt, nseg)) != SL_OK)
+        goto fail;
+    if (rename(tmp, path) != 0) {
+        rc = sl_log_errno(errno);
+        goto fail;
+    }
+    tmp[0] = '\0';
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".index");
+    /* at least the entries kept (segment.index.bytes may have shrunk) */
+    rc = sl_idx_create(&nseg->oidx, path, SL_IDX_OFFSET_ENTRY,
+                       SL_MAX(max_bytes, (int64_t)(ko + 1) * SL_IDX_OFFSET_ENTRY));
+    if (rc != SL_OK)
+        goto fail;
+    sl_seg_path(path, sizeof(path), seg->dir, seg->base, ".timeindex");
+    rc = sl_idx_create(&nseg->tidx, path, SL_IDX_TIME_ENTRY,
+                       SL_MAX(max_bytes, (int64_t)(kt + 1) * SL_IDX_TIME_ENTRY));
+    if (rc != SL_OK)
+        goto fail;
+    for (uint32_t i = 0; i < ko && rc == SL_OK; i++)
+        rc = sl_idx_append(&nseg->oidx, sl_idx_entry(&seg->oidx, i));
+    for (uint32_t i = 0; i < kt && rc == SL_OK; i++)
+        rc = sl_idx_append(&nseg->tidx, sl_idx_entry(&seg->tidx, i));
+    if (rc != SL_OK)
+        goto fail;
+    nseg->created_ms = seg->created_ms;
+    *out = nseg;
+    return SL_OK;
+
+fail:
+    if (tmp[0] != '\0')
+        unlink(tmp);
+    sl_seg_destroy(nseg);
+    return rc;
+}
+
+int
+sl_seg_cut(sl_seg_t *seg, int64_t pos, int64_t next, int64_t max_bytes, sl_seg_t **out)
+{
+    uint32_t ko, kt;
+    int rc;
+
+    SL_ASSERT(!seg->sealed && pos <= seg->size);
+    *out = seg;
+    cut_counts(seg, pos, next, &ko, &kt);
+    if (seg->readers > 0 && pos < seg->size)
+        return cut_by_copy(seg, pos, next, ko, kt, max_bytes, out);
+    if ((rc = sl_seg_fd(seg)) != SL_OK)
+        return rc;
+    if (sl_fault("log.truncate") || ftruncate(seg->fd, (off_t)pos) != 0)
+        return SL_EIO;
+    /* A follower that cut its tail must not get it back after a crash. */
+    if (sl_fault("log.fsync") || fdatasync(seg->fd) != 0)
+        return SL_EIO;
+    if ((rc = cut_state(seg, seg->fd, pos, next, ko, kt, seg)) != SL_OK)
+        return rc;
+    /* Entries past these sit in the preallocated part: overwritten by the
+     * next appends, cut at seal, rebuilt by recovery. */
+    seg->oidx.entries = ko;
+    seg->tidx.entries = kt;
+    seg->oidx.dirty = seg->tidx.dirty = true;
+    return SL_OK;
+}

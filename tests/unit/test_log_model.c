@@ -6,7 +6,11 @@
  * max_bytes / upper bound / min_one, time and max-timestamp lookups,
  * DeleteRecords, retention with random limits, config changes that force
  * rolls and full indexes, flushes, and reopen (clean close, or abandon,
- * which leaves a recovery to do). After every step LEO, HW and log start
+ * which leaves a recovery to do). The follower variant appends with the
+ * replication origin (offsets and rising epochs set by the test, as a
+ * leader would), truncates at random offsets (holding a read region across
+ * some) and restarts the log at an offset, checking the epoch cache too.
+ * After every step LEO, HW and log start
  * must match; every few steps the whole log is read back and compared byte
  * for byte. Seeded from sl_test_rand (SL_TEST_SEED reproduces a run).
  */
@@ -18,7 +22,15 @@ typedef struct mbatch {
     uint8_t *bytes;
 } mbatch_t;
 
+typedef struct mepoch {
+    int32_t epoch;
+    int64_t start;
+} mepoch_t;
+
 typedef struct model {
+    mepoch_t ep[64];
+    size_t nep;
+    int32_t max_epoch; /* a leader's epochs only go up, even after a truncation */
     mbatch_t *b;
     size_t n, cap, first; /* batches before `first` are deleted */
     int64_t log_start, leo;
@@ -31,6 +43,7 @@ typedef struct ctx {
     sl_plog_t *pl;
     sl_log_cfg_t cfg;
     bool append_time;
+    bool follower;
 } ctx_t;
 
 static uint64_t
@@ -192,7 +205,29 @@ op_append(ctx_t *c)
         m->ts += rnd(10) == 0 ? -(int64_t)rnd(50) : (int64_t)rnd(30);
         len += tl_batch(buf + len, (int32_t)(1 + rnd(4)), m->ts, rnd(300), sl_test_rand());
     }
-    SL_CHECK_OK(sl_plog_append(c->pl, buf, len, &info));
+    if (c->follower) {
+        int64_t next = m->leo;
+        int32_t epoch = m->max_epoch;
+
+        for (size_t i = 0, o = 0; i < nb; i++) {
+            if (rnd(6) == 0 && m->nep + 1 < SL_ARRAY_LEN(m->ep))
+                epoch += 1 + (int32_t)rnd(3);
+            /* the cache's rule: a new, higher epoch starts at this batch */
+            if (m->nep == 0 || epoch > m->ep[m->nep - 1].epoch) {
+                while (m->nep > 0 && m->ep[m->nep - 1].start >= next)
+                    m->nep--;
+                m->ep[m->nep++] = (mepoch_t){epoch, next};
+            }
+            m->max_epoch = epoch;
+            sl_batch_set_base_offset(buf + o, next);
+            sl_batch_set_leader_epoch(buf + o, epoch);
+            next += (int64_t)sl_be32(buf + o + SL_BATCH_OFF_LAST_DELTA) + 1;
+            o += sl_be32(buf + o + 8) + 12u;
+        }
+        SL_CHECK_OK(sl_plog_append_as_follower(c->pl, buf, len, &info));
+    } else {
+        SL_CHECK_OK(sl_plog_append(c->pl, buf, len, &info));
+    }
     SL_CHECK_EQ(info.base_offset, m->leo);
     SL_CHECK_EQ(info.batch_count, (int64_t)nb);
     for (size_t i = 0; i < nb; i++) {
@@ -218,9 +253,24 @@ op_append(ctx_t *c)
     SL_CHECK_EQ(info.last_offset, m->leo - 1);
 }
 
+/* Kafka's truncateFromStart of the epoch cache (retain.c). */
+static void
+model_epochs_from_start(model_t *m)
+{
+    size_t keep = 0;
+
+    while (keep + 1 < m->nep && m->ep[keep + 1].start <= m->log_start)
+        keep++;
+    memmove(m->ep, m->ep + keep, (m->nep - keep) * sizeof(*m->ep));
+    m->nep -= keep;
+    if (m->nep > 0 && m->ep[0].start < m->log_start)
+        m->ep[0].start = m->log_start;
+}
+
 static void
 drop_below(model_t *m)
 {
+    model_epochs_from_start(m);
     while (m->first < m->n && m->b[m->first].last < m->log_start) {
         free(m->b[m->first].bytes);
         m->b[m->first].bytes = NULL;
@@ -284,6 +334,89 @@ op_retain(ctx_t *c)
 }
 
 static void
+model_cut(model_t *m, size_t from)
+{
+    while (m->n > from) {
+        m->n--;
+        free(m->b[m->n].bytes);
+        m->b[m->n].bytes = NULL;
+    }
+    if (m->first > m->n)
+        m->first = m->n;
+    while (m->nep > 0 && m->ep[m->nep - 1].start >= m->leo)
+        m->nep--;
+}
+
+static void
+op_truncate(ctx_t *c)
+{
+    model_t *m = &c->m;
+    int64_t to = m->log_start - 1 + (int64_t)rnd((uint64_t)(m->leo - m->log_start + 3));
+    sl_log_region_t r;
+    uint8_t *before = NULL;
+    bool held = false;
+
+    to = SL_MAX(to, 0);
+    /* a reader in the middle of a fetch keeps what it was given */
+    if (m->leo > m->log_start && rnd(2)) {
+        int64_t at = m->log_start + (int64_t)rnd((uint64_t)(m->leo - m->log_start));
+
+        SL_CHECK_OK(sl_plog_read(c->pl, at, 1 << 20, m->leo, true, &r));
+        before = tl_region_bytes(&r);
+        held = true;
+    }
+    SL_CHECK_OK(sl_plog_truncate_to(c->pl, to));
+    if (to < m->log_start) {
+        model_cut(m, 0);
+        m->first = m->n = 0;
+        m->leo = m->log_start = to;
+        m->nep = 0;
+    } else if (to < m->leo) {
+        size_t i = model_find(m, to);
+
+        m->leo = m->b[i].base;
+        model_cut(m, i);
+        m->log_start = SL_MIN(m->log_start, m->leo);
+    }
+    if (held) {
+        uint8_t *after = tl_region_bytes(&r);
+
+        SL_CHECK_MEM(after, before, (size_t)r.len);
+        free(after);
+        free(before);
+        sl_log_region_release(&r);
+    }
+}
+
+static void
+op_start_at(ctx_t *c)
+{
+    model_t *m = &c->m;
+    int64_t at = SL_MAX(0, m->leo - 20 + (int64_t)rnd(60));
+
+    SL_CHECK_OK(sl_plog_truncate_fully_and_start_at(c->pl, at));
+    model_cut(m, 0);
+    m->first = m->n = 0;
+    m->leo = m->log_start = at;
+    m->nep = 0;
+}
+
+static void
+check_epochs(ctx_t *c)
+{
+    model_t *m = &c->m;
+
+    for (size_t i = 0; i < m->nep; i++) {
+        int32_t e = -1;
+        int64_t end = -1;
+
+        SL_CHECK_OK(sl_plog_epoch_end(c->pl, m->ep[i].epoch, &e, &end));
+        SL_CHECK_EQ(e, m->ep[i].epoch);
+        SL_CHECK_EQ(end, i + 1 < m->nep ? m->ep[i + 1].start : m->leo);
+    }
+}
+
+static void
 op_config(ctx_t *c)
 {
     c->cfg.segment_bytes = 300 + (int64_t)rnd(3000);
@@ -308,6 +441,7 @@ op_reopen(ctx_t *c)
     c->pl = sl_log_mgr_get(c->mgr, "m", 0);
     SL_CHECK(c->pl != NULL);
     check_all(c);
+    check_epochs(c);
 }
 
 static void
@@ -318,12 +452,13 @@ op_flush(ctx_t *c)
 }
 
 static void
-run_model(bool append_time, int steps)
+run_model(bool append_time, bool follower, int steps)
 {
     ctx_t c;
 
     memset(&c, 0, sizeof(c));
     c.append_time = append_time;
+    c.follower = follower;
     c.m.ts = 1000;
     tl_small_cfg(&c.cfg);
     c.cfg.retention_ms = c.cfg.retention_bytes = -1;
@@ -352,11 +487,18 @@ run_model(bool append_time, int steps)
             op_config(&c);
         else if (op < 94)
             op_reopen(&c);
-        else
+        else if (!follower || op < 96)
             op_flush(&c);
+        else if (op < 99)
+            op_truncate(&c);
+        else
+            op_start_at(&c);
         check_counters(&c);
-        if (s % 64 == 0)
+        if (s % 64 == 0) {
             check_all(&c);
+            if (follower)
+                check_epochs(&c);
+        }
     }
     check_all(&c);
     sl_log_mgr_close(c.mgr);
@@ -367,15 +509,25 @@ run_model(bool append_time, int steps)
 
 SL_TEST(log_model_create_time)
 {
-    run_model(false, 1500);
+    run_model(false, false, 1500);
 }
 
 SL_TEST(log_model_create_time_second_run)
 {
-    run_model(false, 1500);
+    run_model(false, false, 1500);
 }
 
 SL_TEST(log_model_log_append_time)
 {
-    run_model(true, 1000);
+    run_model(true, false, 1000);
+}
+
+SL_TEST(log_model_follower_truncations)
+{
+    run_model(false, true, 2000);
+}
+
+SL_TEST(log_model_follower_truncations_second_run)
+{
+    run_model(false, true, 2000);
 }
