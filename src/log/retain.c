@@ -10,6 +10,7 @@
  * ever deleted from the front and never the active one.
  */
 #include "log/log_int.h"
+#include "log/pstate.h"
 
 #include "base/log.h"
 
@@ -59,6 +60,7 @@ delete_oldest(sl_plog_t *pl)
     memmove(pl->segs, pl->segs + 1, (pl->nsegs - 1) * sizeof(*pl->segs));
     pl->nsegs--;
     sl_seg_drop(seg);
+    sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
     return SL_OK;
 }
 
