@@ -131,6 +131,7 @@ on_tick(sl_loop_t *loop, void *arg)
 {
     sl_broker_t *b = arg;
 
+    sl_log_mgr_set_producer_id_expiration(b->logs, b->cfg.producer_id_expiration_ms);
     sl_log_mgr_tick(b->logs, sl_wall_ms());
     sl_timer_start(loop, &b->tick, TICK_MS);
 }

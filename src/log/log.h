@@ -120,6 +120,9 @@ void sl_log_mgr_wait(sl_log_mgr_t *mgr, int timeout_ms);
 /* Periodic duties, call about once a second: flush.ms, retention every
  * retention_check_interval_ms, checkpoints every checkpoint_interval_ms. */
 void sl_log_mgr_tick(sl_log_mgr_t *mgr, int64_t now_ms);
+/* producer.id.expiration.ms changed (a dynamic broker config): applies
+ * from the next expiry check. */
+void sl_log_mgr_set_producer_id_expiration(sl_log_mgr_t *mgr, int64_t ms);
 /* Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint for
  * every partition of the directory now, in the background (janitor). */
 void sl_log_mgr_checkpoint(sl_log_mgr_t *mgr);

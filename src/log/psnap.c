@@ -282,3 +282,10 @@ sl_psnap_tick(sl_log_mgr_t *mgr, int64_t now_ms, int64_t mono_ms)
                      pl->partition, n);
     }
 }
+
+void
+sl_log_mgr_set_producer_id_expiration(sl_log_mgr_t *mgr, int64_t ms)
+{
+    if (ms > 0)
+        mgr->opts.producer_id_expiration_ms = ms;
+}
