@@ -31,7 +31,7 @@ produce(sl_plog_t *pl, int32_t nrec, int64_t pid, int16_t epoch, int32_t seq,
         sl_log_append_info_t *info)
 {
     uint8_t buf[512];
-    size_t len = pbatch(buf, nrec, pid, epoch, seq, 1000 + seq);
+    size_t len = pbatch(buf, nrec, pid, epoch, seq, 1000 + (int64_t)seq);
 
     return sl_plog_append(pl, buf, len, info);
 }
