@@ -163,10 +163,10 @@ sl_pstate_check(const sl_pentry_t *e, int16_t epoch, int32_t first_seq, int32_t 
         return SL_EINVALID_PRODUCER_EPOCH;
     if (epoch != e->epoch)
         return first_seq == 0 ? SL_OK : SL_EOUT_OF_ORDER_SEQUENCE;
-    /* Same epoch with no batch retained (only a snapshot entry without
-     * data): any sequence, as Kafka accepts when it has no last sequence. */
+    /* Same epoch with no batch retained (a snapshot entry without data,
+     * lastSequence -1): Kafka expects the sequence after -1, i.e. 0. */
     if (e->nbatches == 0)
-        return SL_OK;
+        return first_seq == 0 ? SL_OK : SL_EOUT_OF_ORDER_SEQUENCE;
     return in_sequence(e->batches[e->nbatches - 1].last_seq, first_seq) ? SL_OK
                                                                         : SL_EOUT_OF_ORDER_SEQUENCE;
 }

@@ -469,3 +469,18 @@ SL_TEST(pstate_retention_removes_old_snapshots)
     produce_ok(pl, 1, 77, 0, END, END);
     sl_log_mgr_close(mgr);
 }
+
+SL_TEST(pstate_entry_without_batches_expects_sequence_zero)
+{
+    const sl_pbatch_t *dup;
+    sl_pentry_t e;
+
+    /* what a snapshot entry with lastSequence -1 loads as */
+    sl_pentry_init(&e, 5);
+    e.epoch = 2;
+    SL_CHECK_EQ(sl_pstate_check(&e, 2, 4, 4, &dup), SL_EOUT_OF_ORDER_SEQUENCE);
+    SL_CHECK_EQ(sl_pstate_check(&e, 2, 0, 3, &dup), SL_OK);
+    SL_CHECK_EQ(sl_pstate_check(&e, 1, 0, 3, &dup), SL_EINVALID_PRODUCER_EPOCH);
+    SL_CHECK_EQ(sl_pstate_check(&e, 3, 0, 0, &dup), SL_OK);
+    SL_CHECK(dup == NULL);
+}
