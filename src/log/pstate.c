@@ -267,7 +267,7 @@ sl_pstate_prepare(sl_plog_t *pl, sl_append_origin_t origin, const uint8_t *buf, 
     up->n = 0;
     if (cap == 0)
         return SL_OK;
-    up->work = sl_xmalloc(cap * sizeof(*up->work));
+    up->work = cap == 1 ? &up->one : sl_xmalloc(cap * sizeof(*up->work));
     while (off < len) {
         sl_batch_hdr_t h;
         sl_pbatch_t b;
@@ -304,7 +304,8 @@ sl_pstate_apply(sl_plog_t *pl, sl_pstate_update_t *up)
 void
 sl_pstate_discard(sl_pstate_update_t *up)
 {
-    free(up->work);
+    if (up->work != &up->one)
+        free(up->work);
     up->work = NULL;
     up->n = 0;
 }

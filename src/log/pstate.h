@@ -83,8 +83,9 @@ size_t sl_pstate_expire(sl_pstate_t *ps, int64_t now_ms, int64_t expiration_ms);
 
 /* The entries an append will change, checked but not yet applied. */
 typedef struct sl_pstate_update {
-    sl_pentry_t *work; /* heap, one per distinct producer of the append */
+    sl_pentry_t *work; /* one per distinct producer of the append: &one or heap */
     size_t n;
+    sl_pentry_t one; /* the usual case, a single batch: no allocation */
 } sl_pstate_update_t;
 
 /*
