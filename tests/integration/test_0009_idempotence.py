@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import kwire
@@ -140,6 +140,14 @@ def test_transactional_id_is_refused_clearly(broker, conn):
     assert init_producer_id(conn, 0, "txn-1")[0] == TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     assert init_producer_id(conn, 4, "txn-1")[0] == TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     assert "transactions are not supported" in broker.log()
+
+
+def test_transactional_producer_fails_fast_and_fatal(broker):
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "txn-app"})
+    with pytest.raises(KafkaException) as exc:
+        p.init_transactions(30)
+    err = exc.value.args[0]
+    assert err.code() == TRANSACTIONAL_ID_AUTHORIZATION_FAILED and err.fatal()
 
 
 def test_raw_duplicate_gap_and_old_epoch(broker, conn):
