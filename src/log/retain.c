@@ -60,7 +60,6 @@ delete_oldest(sl_plog_t *pl)
     memmove(pl->segs, pl->segs + 1, (pl->nsegs - 1) * sizeof(*pl->segs));
     pl->nsegs--;
     sl_seg_drop(seg);
-    sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
     return SL_OK;
 }
 
@@ -111,6 +110,8 @@ sl_plog_retain(sl_plog_t *pl, int64_t now_ms)
         total -= size;
         n++;
     }
+    if (n > 0) /* producer snapshots of the deleted segments, one listing */
+        sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
     advance_log_start(pl, pl->segs[0]->base);
     return n;
 }
@@ -127,9 +128,12 @@ sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
     if (offset > pl->hw)
         return SL_ERANGE;
     advance_log_start(pl, offset);
-    while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
-        if ((rc = delete_oldest(pl)) != SL_OK)
-            return rc;
+    if (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+        while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+            if ((rc = delete_oldest(pl)) != SL_OK)
+                return rc;
+        }
+        sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
     }
     *low_watermark = pl->log_start;
     if (pl->mgr != NULL)
