@@ -81,11 +81,11 @@ list_snaps(const char *dir, int64_t **out, size_t *n)
 }
 
 static void
-unlink_snap(const sl_plog_t *pl, int64_t offset)
+unlink_snap(const char *dir, int64_t offset)
 {
     char path[PATH_MAX];
 
-    sl_seg_path(path, sizeof(path), pl->dir, offset, SNAP_SUFFIX);
+    sl_seg_path(path, sizeof(path), dir, offset, SNAP_SUFFIX);
     if (unlink(path) != 0 && errno != ENOENT)
         sl_warn(SL_LOG_COMP, "cannot remove %s: %s", path, strerror(errno));
 }
@@ -125,19 +125,60 @@ sl_psnap_write_sync(sl_plog_t *pl)
     return rc;
 }
 
-void
-sl_psnap_delete_outside(sl_plog_t *pl, int64_t below, int64_t above)
+static void
+delete_outside(const char *dir, int64_t below, int64_t above)
 {
     int64_t *offs;
     size_t n;
 
-    if (list_snaps(pl->dir, &offs, &n) != SL_OK)
+    if (list_snaps(dir, &offs, &n) != SL_OK)
         return;
     for (size_t i = 0; i < n; i++) {
         if (offs[i] < below || offs[i] > above)
-            unlink_snap(pl, offs[i]);
+            unlink_snap(dir, offs[i]);
     }
     free(offs);
+}
+
+void
+sl_psnap_delete_outside(sl_plog_t *pl, int64_t below, int64_t above)
+{
+    /* A queued write must not bring back a snapshot deleted here. */
+    if (pl->mgr != NULL)
+        sl_bg_drain(&pl->mgr->janitor);
+    delete_outside(pl->dir, below, above);
+}
+
+/* Retention: the janitor deletes them after the snapshot writes queued
+ * before (FIFO), so none of those reappears below the log start. */
+typedef struct trim_job {
+    sl_bg_job_t job;
+    int64_t below;
+    char dir[PATH_MAX];
+} trim_job_t;
+
+static void
+trim_run(sl_bg_job_t *job)
+{
+    trim_job_t *tj = (trim_job_t *)job;
+
+    delete_outside(tj->dir, tj->below, INT64_MAX);
+}
+
+void
+sl_psnap_trim_async(sl_plog_t *pl, int64_t below)
+{
+    trim_job_t *tj;
+
+    if (pl->mgr == NULL) {
+        sl_psnap_delete_outside(pl, below, INT64_MAX);
+        return;
+    }
+    tj = sl_xcalloc(1, sizeof(*tj));
+    tj->job.run = trim_run;
+    tj->below = below;
+    snprintf(tj->dir, sizeof(tj->dir), "%s", pl->dir);
+    sl_bg_submit(&pl->mgr->janitor, &tj->job);
 }
 
 /* ======================================================================
@@ -220,7 +261,7 @@ load_latest_snap(sl_plog_t *pl)
         int rc;
 
         if (offs[i] > pl->leo) {
-            unlink_snap(pl, offs[i]);
+            unlink_snap(pl->dir, offs[i]);
             continue;
         }
         if ((rc = read_snap(pl, offs[i], pl->pstate)) == SL_OK) {
@@ -229,7 +270,7 @@ load_latest_snap(sl_plog_t *pl)
         }
         sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": snapshot %" PRId64 " unreadable (%s), removed",
                 pl->topic, pl->partition, offs[i], sl_strerror(rc));
-        unlink_snap(pl, offs[i]);
+        unlink_snap(pl->dir, offs[i]);
     }
     free(offs);
     return found;

@@ -125,8 +125,12 @@ int sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len);
 void sl_psnap_write_async(sl_plog_t *pl);
 /* The same, durable on return (clean close). */
 SL_MUST_CHECK int sl_psnap_write_sync(sl_plog_t *pl);
-/* Unlinks snapshots below `below` (retention) or above `above`. */
+/* Unlinks snapshots below `below` or above `above` now, after every queued
+ * janitor job (truncation: blocking). */
 void sl_psnap_delete_outside(sl_plog_t *pl, int64_t below, int64_t above);
+/* Retention: unlinks snapshots below `below` on the janitor, after the
+ * snapshot writes queued before. */
+void sl_psnap_trim_async(sl_plog_t *pl, int64_t below);
 /* (Re)builds the state: snapshots past the LEO are deleted, the latest
  * intact one is read (a corrupt one is deleted and the previous tried),
  * then the log from its offset (or from the start) is replayed. Blocking.

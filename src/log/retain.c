@@ -111,7 +111,7 @@ sl_plog_retain(sl_plog_t *pl, int64_t now_ms)
         n++;
     }
     if (n > 0) /* producer snapshots of the deleted segments, one listing */
-        sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
+        sl_psnap_trim_async(pl, pl->segs[0]->base);
     advance_log_start(pl, pl->segs[0]->base);
     return n;
 }
@@ -133,7 +133,7 @@ sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
             if ((rc = delete_oldest(pl)) != SL_OK)
                 return rc;
         }
-        sl_psnap_delete_outside(pl, pl->segs[0]->base, INT64_MAX);
+        sl_psnap_trim_async(pl, pl->segs[0]->base);
     }
     *low_watermark = pl->log_start;
     if (pl->mgr != NULL)

@@ -484,3 +484,29 @@ SL_TEST(pstate_entry_without_batches_expects_sequence_zero)
     SL_CHECK_EQ(sl_pstate_check(&e, 3, 0, 0, &dup), SL_OK);
     SL_CHECK(dup == NULL);
 }
+
+SL_TEST(pstate_size_retention_removes_snapshots_of_deleted_segments)
+{
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl = open_log(&mgr, NULL);
+    sl_log_cfg_t cfg = *sl_plog_cfg(pl);
+    int64_t first;
+    DIR *d;
+    struct dirent *de;
+
+    fill(pl);
+    cfg.retention_bytes = 2048;
+    sl_plog_set_cfg(pl, &cfg);
+    SL_CHECK(sl_plog_retain(pl, 2000) > 0);
+    first = sl_plog_log_start(pl);
+    /* the producers stay known: their state is in memory, not in the data */
+    expect_dup(pl, 3, 77, 0, END - 3, END - 3);
+    sl_log_mgr_close(mgr); /* the janitor has run every queued job */
+    d = opendir(sl_test_path("p-0"));
+    SL_CHECK(d != NULL);
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".snapshot") != NULL)
+            SL_CHECK(strtoll(de->d_name, NULL, 10) >= first);
+    }
+    closedir(d);
+}
