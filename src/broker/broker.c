@@ -131,6 +131,7 @@ on_tick(sl_loop_t *loop, void *arg)
 {
     sl_broker_t *b = arg;
 
+    sl_log_mgr_set_producer_id_expiration(b->logs, b->cfg.producer_id_expiration_ms);
     sl_log_mgr_tick(b->logs, sl_wall_ms());
     sl_timer_start(loop, &b->tick, TICK_MS);
 }
@@ -165,6 +166,7 @@ open_logs(sl_broker_t *b)
     opts.hw_mode = SL_LOG_HW_ON_WRITE;
     opts.retention_check_interval_ms = b->cfg.log_retention_check_interval_ms;
     opts.checkpoint_interval_ms = b->cfg.log_flush_offset_checkpoint_interval_ms;
+    opts.producer_id_expiration_ms = b->cfg.producer_id_expiration_ms;
     snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", dir);
     clean = access(marker, F_OK) == 0;
     rc = sl_log_mgr_open(dir, &opts, &b->logs);
@@ -298,6 +300,12 @@ sl_broker_start(sl_broker_t *b, const sl_props_t *props)
     b->fd_limit = sl_fdlimit_raise();
     if ((rc = open_logs(b)) != SL_OK)
         return rc;
+    {
+        sl_pid_source_t src;
+
+        sl_pid_source_file(&src, b->cfg.log_dirs[0], b->node_id);
+        sl_pid_alloc_init(&b->pids, &src);
+    }
     sl_fdlimit_report(b);
     if ((rc = sl_bparts_load(b)) != SL_OK)
         return rc;
@@ -331,6 +339,7 @@ sl_broker_stop(sl_broker_t *b)
         sl_bparts_free(b);
         sl_log_mgr_close(b->logs);
     }
+    sl_pid_alloc_deinit(&b->pids);
     if (b->workers)
         sl_worker_free(b->workers);
     if (b->topics)

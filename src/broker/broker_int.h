@@ -24,6 +24,7 @@
 #include "base/list.h"
 #include "base/map.h"
 #include "cluster/cluster.h"
+#include "broker/pid_alloc.h"
 #include "group/group.h"
 #include "log/log.h"
 #include "net/net.h"
@@ -326,6 +327,8 @@ struct sl_broker {
     sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
     int64_t fd_limit;         /* RLIMIT_NOFILE after raising it (fdlimit.c) */
     int64_t fd_warned_ms;     /* last "auto-creation refused" warning */
+    sl_pid_alloc_t pids;      /* InitProducerId (h_producer_id.c) */
+    int64_t txn_warned_ms;    /* last "transactions not supported" warning */
     bool stopping;
 };
 
@@ -449,6 +452,7 @@ int sl_h_AlterConfigs(sl_req_t *req);
 int sl_h_IncrementalAlterConfigs(sl_req_t *req);
 int sl_h_DeleteRecords(sl_req_t *req);
 int sl_h_DescribeCluster(sl_req_t *req);
+int sl_h_InitProducerId(sl_req_t *req);
 int sl_h_JoinGroup(sl_req_t *req);
 int sl_h_SyncGroup(sl_req_t *req);
 int sl_h_Heartbeat(sl_req_t *req);

@@ -56,6 +56,12 @@ sl_kerr_from_status(int rc)
         return SL_KERR_FENCED_LEADER_EPOCH;
     case SL_EUNKNOWN_EPOCH:
         return SL_KERR_UNKNOWN_LEADER_EPOCH;
+    case SL_EOUT_OF_ORDER_SEQUENCE:
+        return SL_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case SL_EINVALID_PRODUCER_EPOCH:
+        return SL_KERR_INVALID_PRODUCER_EPOCH;
+    case SL_EINVALID_TXN_STATE:
+        return SL_KERR_INVALID_TXN_STATE;
     default:
         return SL_KERR_UNKNOWN_SERVER_ERROR;
     }

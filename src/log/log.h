@@ -27,6 +27,12 @@
 
 #include "base/common.h"
 
+/* Idempotent producer refusals (prodstate.c); the broker maps them to
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE. */
+#define SL_EOUT_OF_ORDER_SEQUENCE  (-200)
+#define SL_EINVALID_PRODUCER_EPOCH (-201)
+#define SL_EINVALID_TXN_STATE      (-202)
+
 typedef struct sl_log_mgr sl_log_mgr_t;
 typedef struct sl_plog sl_plog_t;
 typedef struct sl_seg sl_seg_t;
@@ -78,6 +84,8 @@ typedef struct sl_log_mgr_opts {
     /* Sealed segments that keep their .log fd open (LRU); 0: a quarter of
      * RLIMIT_NOFILE, at least 16. Active segments hold 3 fds each on top. */
     int64_t max_open_segments;
+    int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms, 86400000 */
+    int64_t producer_id_expiration_check_interval_ms; /* Kafka's default, 600000 */
 } sl_log_mgr_opts_t;
 
 void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);
@@ -112,6 +120,9 @@ void sl_log_mgr_wait(sl_log_mgr_t *mgr, int timeout_ms);
 /* Periodic duties, call about once a second: flush.ms, retention every
  * retention_check_interval_ms, checkpoints every checkpoint_interval_ms. */
 void sl_log_mgr_tick(sl_log_mgr_t *mgr, int64_t now_ms);
+/* producer.id.expiration.ms changed (a dynamic broker config): applies
+ * from the next expiry check. */
+void sl_log_mgr_set_producer_id_expiration(sl_log_mgr_t *mgr, int64_t ms);
 /* Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint for
  * every partition of the directory now, in the background (janitor). */
 void sl_log_mgr_checkpoint(sl_log_mgr_t *mgr);
@@ -139,6 +150,9 @@ typedef struct sl_log_append_info {
     int64_t log_start_offset;
     int32_t batch_count;
     int64_t bytes;
+    /* An idempotent producer's retry of a batch already in the log: nothing
+     * was written; base/last offset are the original batch's. */
+    bool duplicate;
 } sl_log_append_info_t;
 
 /*
@@ -150,6 +164,12 @@ typedef struct sl_log_append_info {
  * rewrite if configured) and the whole buffer goes to the active segment with
  * one write. Records are never touched. On a write error nothing stays in the
  * log (the file is cut back); SL_EIO also takes the partition offline.
+ * Batches with a producer id are checked against the partition's producer
+ * state first (Kafka's idempotence rules, see src/log/prodstate.h):
+ * SL_EOUT_OF_ORDER_SEQUENCE, SL_EINVALID_PRODUCER_EPOCH,
+ * SL_EINVALID_TXN_STATE (transactional batch) refuse the whole append; a
+ * retry of one of the producer's last 5 batches returns SL_OK with
+ * info->duplicate and the original offsets, writing nothing.
  * Durability is not implied: see sl_plog_request_flush.
  */
 SL_MUST_CHECK int sl_plog_append(sl_plog_t *pl, uint8_t *buf, size_t len,

@@ -250,7 +250,8 @@ struct sl_plog {
     int32_t leader_epoch;
     sl_epoch_entry_t *epochs;
     size_t nepochs;
-    int offline_rc;     /* SL_OK while online */
+    struct sl_prodstate *pstate; /* producer ids (prodstate.h); NULL until first needed */
+    int offline_rc;              /* SL_OK while online */
     uint64_t trunc_gen; /* bumped by every truncation: older flush jobs' targets are void */
     int refs;           /* the manager's + one per in-flight job */
     /* flush state */
@@ -329,7 +330,8 @@ struct sl_log_mgr {
     pthread_mutex_t done_mu;
     sl_bg_job_t *done_head, *done_tail;
     int64_t last_ckpt_ms, last_retention_ms;
-    bool ckpt_dirty; /* a log start offset moved or a partition came or went */
+    int64_t last_pid_expiry_ms; /* producer.id.expiration.ms checks (psnap.c) */
+    bool ckpt_dirty;            /* a log start offset moved or a partition came or went */
     /* sealed segments with an open .log fd, most recently used first */
     sl_seg_t *lru_head, *lru_tail;
     size_t lru_n;

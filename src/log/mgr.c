@@ -12,6 +12,7 @@
  *   <dir>/<topic>-<partition>.<hex>-delete/   being removed in the background
  */
 #include "log/log_int.h"
+#include "log/prodstate.h"
 
 #include "base/fault.h"
 #include "base/log.h"
@@ -96,6 +97,8 @@ sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts)
     opts->verify_on_read = true;
     opts->checkpoint_interval_ms = 60000;
     opts->retention_check_interval_ms = 300000;
+    opts->producer_id_expiration_ms = 86400000;
+    opts->producer_id_expiration_check_interval_ms = 600000;
 }
 
 /* ======================================================================
@@ -579,7 +582,7 @@ sl_log_mgr_open(const char *dir, const sl_log_mgr_opts_t *opts, sl_log_mgr_t **o
     mgr->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sl_bg_start(&mgr->flusher, mgr);
     sl_bg_start(&mgr->janitor, mgr);
-    mgr->last_ckpt_ms = mgr->last_retention_ms = sl_mono_ms();
+    mgr->last_ckpt_ms = mgr->last_retention_ms = mgr->last_pid_expiry_ms = sl_mono_ms();
     if (mgr->efd < 0 || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
         rc = sl_log_errno(errno);
         goto fail;
@@ -617,6 +620,7 @@ sl_log_mgr_tick(sl_log_mgr_t *mgr, int64_t now_ms)
         mgr->last_ckpt_ms = mono;
         sl_log_mgr_checkpoint(mgr);
     }
+    sl_psnap_tick(mgr, now_ms, mono);
 }
 
 static int
@@ -644,7 +648,8 @@ sl_log_mgr_close(sl_log_mgr_t *mgr)
     sl_bg_drain(&mgr->flusher);
     sl_log_mgr_poll(mgr);
     for (size_t i = 0; i < mgr->npls; i++) {
-        if (sl_plog_close_clean(mgr->pls[i]) != SL_OK)
+        if (sl_plog_close_clean(mgr->pls[i]) != SL_OK ||
+            (mgr->pls[i]->offline_rc == SL_OK && sl_psnap_write_sync(mgr->pls[i]) != SL_OK))
             ok = false;
     }
     /* The janitor may still be writing an older checkpoint: let it finish

@@ -8,6 +8,7 @@
  * recover.c, retention and epochs in retain.c, flushing in flush.c.
  */
 #include "log/log_int.h"
+#include "log/prodstate.h"
 
 #include "base/log.h"
 #include "base/time.h"
@@ -74,6 +75,7 @@ sl_plog_unref(sl_plog_t *pl)
         sl_seg_drop(pl->segs[i]);
     free(pl->segs);
     free(pl->epochs);
+    sl_prodstate_free(pl->pstate);
     free(pl->dir);
     free(pl->topic);
     free(pl);
@@ -230,6 +232,9 @@ sl_plog_roll(sl_plog_t *pl)
     }
     pl->dir_dirty = true;
     sl_plog_push_seg(pl, seg);
+    /* Kafka's snapshot at the new segment's base: a restart replays the
+     * producer state from here instead of from the log start. */
+    sl_psnap_write_async(pl);
     /* Like Kafka, the rolled segment is flushed in the background: once
      * synced, its fd can be closed (see the descriptor LRU, segment.c). */
     if (pl->mgr != NULL && pl->offline_rc == SL_OK) {
@@ -450,16 +455,29 @@ assign_follower_epochs(sl_plog_t *pl, const uint8_t *buf, size_t len)
         sl_plog_write_epochs(pl);
 }
 
+/* An idempotent producer's retry: answered with the original batch. */
+static int
+answer_duplicate(const sl_plog_t *pl, const sl_pbatch_t *dup, sl_log_append_info_t *info)
+{
+    info->duplicate = true;
+    info->base_offset = dup->first_offset;
+    info->last_offset = dup->last_offset;
+    info->log_append_time = pl->cfg.log_append_time ? dup->timestamp : -1;
+    info->log_start_offset = pl->log_start;
+    return SL_OK;
+}
+
+static int append_checked(sl_plog_t *pl, bool follower, uint8_t *buf, size_t len,
+                          const append_scan_t *as, sl_log_append_info_t *info);
+
 int
 sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf, size_t len,
                       sl_log_append_info_t *info)
 {
     bool follower = origin == SL_APPEND_REPLICATION;
-    bool append_time = !follower && pl->cfg.log_append_time;
-    int64_t now = sl_wall_ms(), at;
+    sl_prodstate_update_t up;
+    sl_pbatch_t dup;
     append_scan_t as;
-    sl_seg_mark_t mark;
-    sl_seg_t *seg;
     int rc;
 
     memset(info, 0, sizeof(*info));
@@ -470,7 +488,31 @@ sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf, si
     rc = follower ? validate_follower(pl, buf, len, &as) : validate_all(pl, buf, len, &as);
     if (rc != SL_OK)
         return rc;
-    if (should_roll(pl, len, as.offsets, append_time ? now : as.max_ts, now) &&
+    /* Producer ids: checked before anything is written, applied after. */
+    rc = sl_prodstate_prepare(pl, origin, buf, len, pl->leo, &up, &dup);
+    if (rc == SL_EEXIST)
+        return answer_duplicate(pl, &dup, info);
+    if (rc != SL_OK)
+        return rc;
+    rc = append_checked(pl, follower, buf, len, &as, info);
+    if (rc == SL_OK)
+        sl_prodstate_apply(pl, &up);
+    else
+        sl_prodstate_discard(&up);
+    return rc;
+}
+
+static int
+append_checked(sl_plog_t *pl, bool follower, uint8_t *buf, size_t len, const append_scan_t *as,
+               sl_log_append_info_t *info)
+{
+    bool append_time = !follower && pl->cfg.log_append_time;
+    int64_t now = sl_wall_ms(), at;
+    sl_seg_mark_t mark;
+    sl_seg_t *seg;
+    int rc;
+
+    if (should_roll(pl, len, as->offsets, append_time ? now : as->max_ts, now) &&
         (rc = sl_plog_roll(pl)) != SL_OK)
         return append_fail(pl, rc, "roll");
     if (!follower)
@@ -494,7 +536,7 @@ sl_plog_append_origin(sl_plog_t *pl, sl_append_origin_t origin, uint8_t *buf, si
     info->base_offset = pl->leo;
     info->last_offset = seg->next_offset - 1;
     info->log_append_time = append_time ? now : -1;
-    info->batch_count = as.batches;
+    info->batch_count = as->batches;
     info->bytes = (int64_t)len;
     pl->leo = seg->next_offset;
     info->log_start_offset = pl->log_start;

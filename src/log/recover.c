@@ -25,6 +25,7 @@
  * overlap below the recovery point is corruption.
  */
 #include "log/log_int.h"
+#include "log/prodstate.h"
 
 #include "base/log.h"
 #include "proto/wire.h"
@@ -539,6 +540,10 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     pl->log_start = SL_MAX(log_start, pl->segs[0]->base);
     pl->hw = mgr != NULL && mgr->opts.hw_mode == SL_LOG_HW_MANUAL ? pl->log_start : pl->leo;
     sl_plog_trim_epochs_loaded(pl);
+    /* Producer ids: a rebuild that stops early (a segment that cannot be
+     * read now) leaves fewer producers known; their next batches are then
+     * accepted as from new producers, as Kafka does after expiry. */
+    (void)sl_psnap_load(pl);
     return SL_OK;
 
 fail:

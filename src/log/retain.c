@@ -11,6 +11,7 @@
  * the back, for followers).
  */
 #include "log/log_int.h"
+#include "log/prodstate.h"
 
 #include "base/log.h"
 
@@ -110,6 +111,8 @@ sl_plog_retain(sl_plog_t *pl, int64_t now_ms)
         total -= size;
         n++;
     }
+    if (n > 0) /* producer snapshots of the deleted segments, one listing */
+        sl_psnap_trim_async(pl, pl->segs[0]->base);
     advance_log_start(pl, pl->segs[0]->base);
     return n;
 }
@@ -126,9 +129,12 @@ sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
     if (offset > pl->hw)
         return SL_ERANGE;
     advance_log_start(pl, offset);
-    while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
-        if ((rc = delete_oldest(pl)) != SL_OK)
-            return rc;
+    if (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+        while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+            if ((rc = delete_oldest(pl)) != SL_OK)
+                return rc;
+        }
+        sl_psnap_trim_async(pl, pl->segs[0]->base);
     }
     *low_watermark = pl->log_start;
     if (pl->mgr != NULL)

@@ -21,6 +21,7 @@
  * segment with a region is cut by copy (see sl_seg_cut).
  */
 #include "log/log_int.h"
+#include "log/prodstate.h"
 
 #include "base/log.h"
 
@@ -132,6 +133,8 @@ sl_plog_truncate_fully_and_start_at(sl_plog_t *pl, int64_t offset)
     pl->leo = pl->log_start = pl->hw = pl->durable = offset;
     void_flushes(pl);
     pl->nepochs = 0;
+    sl_psnap_delete_outside(pl, INT64_MAX, INT64_MAX); /* every snapshot */
+    (void)sl_psnap_load(pl);
     if (pl->mgr == NULL)
         return SL_OK;
     if ((rc = sl_plog_write_epochs_sync(pl)) != SL_OK)
@@ -204,5 +207,7 @@ sl_plog_truncate_to(sl_plog_t *pl, int64_t offset)
             return trunc_fail(pl, rc, "checkpoint");
     }
     void_flushes(pl);
+    /* Producer state past the cut goes: rebuilt from the snapshot below. */
+    (void)sl_psnap_load(pl);
     return SL_OK;
 }

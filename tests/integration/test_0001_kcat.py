@@ -37,10 +37,11 @@ def test_metadata_lists_broker_and_features(broker):
     dbg = kcat(broker, "-L", "-d", "feature").stderr.decode()
     enabled = set(re.findall(r"Enabling feature (\w+)", dbg))
     disabled = set(re.findall(r"Disabling feature (\w+)", dbg))
-    for feature in ("MsgVer2", "ZSTD", "LZ4", "BrokerGroupCoordinator", "OffsetTime"):
+    for feature in ("MsgVer2", "ZSTD", "LZ4", "BrokerGroupCoordinator", "OffsetTime",
+                    "IdempotentProducer"):
         assert feature in enabled, dbg
-    # SASL arrives with the security work and InitProducerId with idempotence.
-    assert disabled <= {"SaslHandshake", "SaslAuthReq", "IdempotentProducer"}, disabled
+    # SASL arrives with the security work.
+    assert disabled <= {"SaslHandshake", "SaslAuthReq"}, disabled
 
 
 @pytest.mark.parametrize("codec", CODECS)
