@@ -198,7 +198,9 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *
         if (check && crc_from_pos < 0)
             crc_from_pos = sc.pos;
         rc = sl_seg_scan_next(&sc, check, &h, &bpos);
-        if (rc == SL_OK && (h.base_offset != seg->next_offset || !epoch_follows(pl, *epoch, &h))) {
+        /* Offsets may jump forward (the cleaner removes batches) but never
+         * go back. */
+        if (rc == SL_OK && (h.base_offset < seg->next_offset || !epoch_follows(pl, *epoch, &h))) {
             sc.pos = bpos; /* the tear is at this batch, not after it */
             rc = SL_ECORRUPT;
         }
@@ -379,7 +381,7 @@ walk_tail(sl_seg_t *seg)
     while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {
         /* The indexed batch ends at the entry's offset; later ones follow on. */
         bool ok = bpos > start || start == 0
-                      ? h.base_offset == seg->next_offset
+                      ? h.base_offset >= seg->next_offset /* gaps: compacted */
                       : h.base_offset + h.last_offset_delta == seg->next_offset;
 
         if (!ok)
@@ -514,6 +516,12 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     int rc;
 
     *out = pl;
+    /* An interrupted log clean is completed first; the indexes of its
+     * segment are then rebuilt by the unclean path. */
+    if ((rc = sl_clean_finish_swaps(dir)) < 0)
+        goto fail;
+    if (rc > 0)
+        clean = false;
     /* Read first: recovery checks batch epochs against it. */
     if (sl_plog_read_epochs(pl) != SL_OK)
         sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored", topic,
