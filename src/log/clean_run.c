@@ -5,10 +5,10 @@
  *    is read and every keyed record's offset goes into the offset map, until
  *    the map is full: map_end is then the batch where it filled, and the
  *    next pass goes on from there.
- * 2. Groups: the cleanable segments below map_end are taken in groups whose
- *    old sizes sum to at most segment.bytes (and whose offsets fit the u32
- *    relative offsets and the index size), so cleaned segments never
- *    multiply (Kafka's groupSegmentsBySize).
+ * 2. Groups: the cleanable segments below map_end are taken in groups that
+ *    fit segment.bytes once cleaned (bounded by the input sizes, decided
+ *    before each segment is read) and the u32 relative offsets, so cleaned
+ *    segments merge and never multiply (Kafka's groupSegmentsBySize).
  * 3. Each group is rewritten into <base>.log.cleaned (+ .index.cleaned,
  *    .timeindex.cleaned), keeping a record when it is at or past map_end,
  *    or has a key whose latest offset in the map is not larger, unless it
@@ -230,7 +230,7 @@ keep_record(const sl_clean_job_t *cj, const sl_record_t *r, bool tombstones_expi
 /* Filters the batch in ctx->batch. *out_p / *out_len: what to write (the
  * batch itself, a rebuilt one in ctx->out, or nothing when len is 0). */
 static int
-filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool group_tail,
+filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool seg_tail,
              const uint8_t **out_p, size_t *out_len)
 {
     sl_record_iter_t it;
@@ -259,10 +259,12 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool 
     sl_batch_builder_reset(&ctx->bld);
     while ((rc = sl_record_iter_next(&it, &r)) == 1) {
         seen++;
-        /* The group's very last record always stays: the cleaned segment
-         * then ends exactly where the old ones did, so no offset gap opens
-         * between segments (recovery reads one there as a lost tail). */
-        bool tail = group_tail && seen == h->record_count && kept == 0;
+        /* The last record of every old segment stays: a cleaned segment
+         * then ends exactly where its old ones did, so no offset gap opens
+         * between segments (recovery reads one there as a lost tail). It is
+         * at most one superseded record per segment, and merged segments
+         * drop it at the next pass. */
+        bool tail = seg_tail && seen == h->record_count && kept == 0;
 
         if (!tail && !keep_record(ctx->cj, &r, tomb_expired))
             continue;
@@ -320,48 +322,68 @@ write_file(const char *path, const uint8_t *p, size_t len)
     return rc;
 }
 
+/* Whether segs[next] may join a group that holds `written` bytes: its
+ * cleaned output never exceeds its input, so the group stays within
+ * segment.bytes and u32 relative offsets (Kafka's groupSegmentsBySize, but
+ * over cleaned sizes, so cleaned segments merge and never multiply). */
+static bool
+joins_group(const sl_clean_job_t *cj, size_t first, size_t next, int64_t written)
+{
+    const sl_clean_seg_t *s = &cj->segs[next];
+
+    return next < cj->nsegs && s->base < cj->map_end && written + s->size <= cj->segment_bytes &&
+           s->next_offset - 1 - cj->segs[first].base <= INT32_MAX;
+}
+
+static int
+copy_seg(clean_ctx_t *ctx, const sl_clean_seg_t *s, int fd, sl_seg_t *tmp, int64_t *wpos)
+{
+    sl_clean_job_t *cj = ctx->cj;
+    bool expired = s->largest_ts < cj->now_ms - cj->delete_retention_ms;
+    sl_seg_scan_t sc;
+    sl_batch_hdr_t h, nh;
+    int64_t pos;
+    int rc;
+
+    sl_seg_scan_init(&sc, s->fd, 0, s->size);
+    while ((rc = sl_seg_scan_next(&sc, false, &h, &pos)) == SL_OK) {
+        bool tail = pos + sl_batch_size(&h) == s->size;
+        const uint8_t *p;
+        size_t len;
+
+        if (sl_clean_stopping(cj)) {
+            rc = SL_EAGAIN;
+            break;
+        }
+        if ((rc = load_batch(ctx, s, &h, pos)) != SL_OK ||
+            (rc = filter_batch(ctx, &h, expired, tail, &p, &len)) != SL_OK)
+            break;
+        if (len == 0)
+            continue;
+        if ((rc = sl_batch_hdr_parse(p, len, &nh)) != SL_OK || (rc = write_all(fd, p, len)) != SL_OK ||
+            (rc = sl_seg_index_batch(tmp, &nh, *wpos, cj->index_interval_bytes)) != SL_OK)
+            break;
+        *wpos += (int64_t)len;
+        cj->bytes_written += (int64_t)len;
+        throttle(cj, (int64_t)len);
+    }
+    sl_seg_scan_deinit(&sc);
+    return rc == SL_ENOENT ? SL_OK : rc;
+}
+
+/* Writes the group starting at o->first; sets o->count. */
 static int
 copy_group(clean_ctx_t *ctx, sl_clean_out_t *o, int fd, sl_seg_t *tmp)
 {
     sl_clean_job_t *cj = ctx->cj;
     int64_t wpos = 0;
+    size_t i = o->first;
     int rc = SL_OK;
 
-    for (size_t i = o->first; i < o->first + o->count && rc == SL_OK; i++) {
-        const sl_clean_seg_t *s = &cj->segs[i];
-        bool expired = s->largest_ts < cj->now_ms - cj->delete_retention_ms;
-        sl_seg_scan_t sc;
-        sl_batch_hdr_t h, nh;
-        int64_t pos;
-
-        sl_seg_scan_init(&sc, s->fd, 0, s->size);
-        while ((rc = sl_seg_scan_next(&sc, false, &h, &pos)) == SL_OK) {
-            const uint8_t *p;
-            size_t len;
-
-            if (sl_clean_stopping(cj)) {
-                rc = SL_EAGAIN;
-                break;
-            }
-            bool tail = i + 1 == o->first + o->count && pos + sl_batch_size(&h) == s->size;
-
-            if ((rc = load_batch(ctx, s, &h, pos)) != SL_OK ||
-                (rc = filter_batch(ctx, &h, expired, tail, &p, &len)) != SL_OK)
-                break;
-            if (len == 0)
-                continue;
-            if ((rc = sl_batch_hdr_parse(p, len, &nh)) != SL_OK ||
-                (rc = write_all(fd, p, len)) != SL_OK ||
-                (rc = sl_seg_index_batch(tmp, &nh, wpos, cj->index_interval_bytes)) != SL_OK)
-                break;
-            wpos += (int64_t)len;
-            cj->bytes_written += (int64_t)len;
-            throttle(cj, (int64_t)len);
-        }
-        sl_seg_scan_deinit(&sc);
-        if (rc == SL_ENOENT)
-            rc = SL_OK;
-    }
+    while ((rc = copy_seg(ctx, &cj->segs[i], fd, tmp, &wpos)) == SL_OK &&
+           joins_group(cj, o->first, i + 1, wpos))
+        i++;
+    o->count = i - o->first + 1;
     o->size = wpos;
     return rc;
 }
@@ -481,27 +503,6 @@ swap_group(const sl_clean_job_t *cj, const sl_clean_out_t *o)
  * 2. Groups, and the job
  * ====================================================================== */
 
-/* Kafka's groupSegmentsBySize, over segs[from..] below map_end. */
-static size_t
-group_end(const sl_clean_job_t *cj, size_t from)
-{
-    int64_t size = cj->segs[from].size;
-    int64_t max_entries = cj->segment_index_bytes / SL_IDX_OFFSET_ENTRY;
-    size_t i = from + 1;
-
-    while (i < cj->nsegs && cj->segs[i].base < cj->map_end) {
-        const sl_clean_seg_t *s = &cj->segs[i];
-
-        if (size + s->size > cj->segment_bytes ||
-            s->next_offset - 1 - cj->segs[from].base > INT32_MAX ||
-            (size + s->size) / SL_MAX(cj->index_interval_bytes, 1) + 2 > max_entries)
-            break;
-        size += s->size;
-        i++;
-    }
-    return i;
-}
-
 static int
 clean_groups(clean_ctx_t *ctx)
 {
@@ -511,11 +512,9 @@ clean_groups(clean_ctx_t *ctx)
 
     cj->outs = sl_xcalloc(cj->nsegs, sizeof(*cj->outs));
     while (i < cj->nsegs && cj->segs[i].base < cj->map_end) {
-        size_t end = group_end(cj, i);
         sl_clean_out_t *o = &cj->outs[cj->nouts];
 
         o->first = i;
-        o->count = end - i;
         if ((rc = write_cleaned(ctx, o)) != SL_OK) {
             unlink_cleaned(cj->dir, cj->segs[i].base);
             break;
@@ -527,7 +526,7 @@ clean_groups(clean_ctx_t *ctx)
             break;
         }
         cj->nouts++;
-        i = end;
+        i = o->first + o->count;
     }
     return rc;
 }
