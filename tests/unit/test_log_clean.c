@@ -257,3 +257,209 @@ SL_TEST(log_clean_keeps_latest_value_per_key)
     check_model(pl, &m, &res);
     sl_log_mgr_close(mgr);
 }
+
+SL_TEST(log_clean_removes_tombstones_after_delete_retention)
+{
+    static model_t m;
+    static scan_result_t res;
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl;
+
+    size_t segs;
+
+    compact_cfg(&cfg);
+    cfg.delete_retention_ms = 3600 * 1000;
+    model_init(&m, 20);
+    mgr = open_mgr(&cfg, 0);
+    pl = get_pl(mgr, &cfg);
+    /* every 3rd update is a tombstone, compressed batches */
+    write_updates(pl, &m, 3000, 7, 3, SL_CODEC_GZIP);
+    write_updates(pl, &m, 200, 7, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms()));
+    check_model(pl, &m, &res);
+    /* within delete.retention.ms the latest tombstones stay */
+    for (int k = 0; k < m.nkeys; k++) {
+        if (m.latest[k] == -1 && sl_plog_clean_offset(pl) > 3000)
+            SL_CHECK_EQ(res.last[k], -1);
+    }
+    /* two hours later they are past the horizon: gone, except the last
+     * record of a segment, which always stays */
+    cfg.delete_retention_ms = 0;
+    sl_plog_set_cfg(pl, &cfg);
+    write_updates(pl, &m, 300, 7, 0, SL_CODEC_ZSTD);
+    make_durable(mgr, pl);
+    segs = sl_plog_segment_count(pl);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms() + 2 * 3600 * 1000));
+    check_model(pl, &m, &res);
+    SL_CHECK(res.tombstones < (int64_t)segs);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(log_clean_small_offset_map_cleans_in_passes)
+{
+    static model_t m;
+    static scan_result_t res;
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl;
+    int passes = 0;
+
+    compact_cfg(&cfg);
+    cfg.segment_bytes = 16384;
+    model_init(&m, 3000);
+    /* 24 KiB: the smallest map, 1024 slots, holds 921 keys per pass */
+    mgr = open_mgr(&cfg, 24 * 1024);
+    pl = get_pl(mgr, &cfg);
+    write_updates(pl, &m, 9000, 20, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    while (passes < 50 && clean_once(mgr, pl, sl_wall_ms())) {
+        passes++;
+        check_model(pl, &m, &res);
+    }
+    SL_CHECK(passes >= 3); /* 3000 keys through a 921-key map */
+    SL_CHECK(sl_plog_clean_offset(pl) > 8000);
+    check_model(pl, &m, &res);
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(log_clean_waits_for_dirty_ratio_and_min_lag)
+{
+    static model_t m;
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl;
+
+    compact_cfg(&cfg);
+    cfg.min_compaction_lag_ms = 3600 * 1000;
+    model_init(&m, 10);
+    mgr = open_mgr(&cfg, 0);
+    pl = get_pl(mgr, &cfg);
+    write_updates(pl, &m, 2000, 10, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    SL_CHECK(!clean_once(mgr, pl, sl_wall_ms())); /* too young */
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms() + 2 * 3600 * 1000));
+    /* a little new data is below min.cleanable.dirty.ratio=0.9 */
+    cfg.min_compaction_lag_ms = 0;
+    cfg.min_cleanable_dirty_ratio = 0.9;
+    sl_plog_set_cfg(pl, &cfg);
+    write_updates(pl, &m, 300, 10, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    SL_CHECK(!clean_once(mgr, pl, sl_wall_ms()));
+    /* ... unless the oldest dirty record passed max.compaction.lag.ms */
+    cfg.max_compaction_lag_ms = 1000;
+    sl_plog_set_cfg(pl, &cfg);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms() + 10000));
+    /* not compacted at all: never */
+    cfg.compact = false;
+    sl_plog_set_cfg(pl, &cfg);
+    write_updates(pl, &m, 2000, 10, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    SL_CHECK(!clean_once(mgr, pl, sl_wall_ms()));
+    sl_log_mgr_close(mgr);
+}
+
+SL_TEST(log_clean_regions_of_replaced_segments_stay_readable)
+{
+    static model_t m;
+    static scan_result_t res;
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl;
+    sl_log_region_t r;
+    uint8_t *before, *after;
+
+    compact_cfg(&cfg);
+    model_init(&m, 10);
+    mgr = open_mgr(&cfg, 0);
+    pl = get_pl(mgr, &cfg);
+    write_updates(pl, &m, 3000, 10, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    SL_CHECK_OK(sl_plog_read(pl, 0, 1 << 20, sl_plog_hw(pl), true, &r));
+    SL_CHECK(r.len > 0);
+    before = tl_region_bytes(&r);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms()));
+    /* the old file is renamed to .deleted but stays open for this reader */
+    after = tl_region_bytes(&r);
+    SL_CHECK_MEM(after, before, (size_t)r.len);
+    free(before);
+    free(after);
+    sl_log_region_release(&r);
+    check_model(pl, &m, &res);
+    sl_log_mgr_close(mgr);
+}
+
+/* The child: cleans the log over and over until killed. The cleaner's I/O
+ * is throttled so a clean spans many milliseconds and the kill lands in
+ * every phase (map, writing .cleaned, the renames of the swap). */
+static void __attribute__((noreturn))
+clean_forever(const sl_log_cfg_t *cfg)
+{
+    sl_log_mgr_opts_t opts;
+    sl_log_mgr_t *mgr = NULL;
+    sl_plog_t *pl;
+
+    sl_log_mgr_opts_init(&opts);
+    opts.default_cfg = *cfg;
+    opts.cleaner_backoff_ms = 0;
+    opts.cleaner_io_max_bytes_per_second = 4e6;
+    if (sl_log_mgr_open(sl_test_dir(), &opts, &mgr) != SL_OK)
+        _exit(2);
+    pl = sl_log_mgr_get(mgr, "t", 0);
+    if (pl == NULL)
+        _exit(3);
+    for (;;) {
+        sl_log_mgr_clean_now(mgr, sl_wall_ms() + (int64_t)(sl_test_rand() % 2) * 7200000);
+        sl_log_mgr_wait(mgr, 5);
+    }
+}
+
+SL_TEST(log_clean_kill9_never_loses_a_latest_value)
+{
+    static model_t m;
+    static scan_result_t res;
+    sl_log_cfg_t cfg;
+    int64_t cleaned_to = -1;
+
+    compact_cfg(&cfg);
+    cfg.delete_retention_ms = 3600 * 1000;
+    model_init(&m, 50);
+    for (int iter = 0; iter < 40; iter++) {
+        sl_log_mgr_t *mgr = open_mgr(&cfg, 0);
+        sl_plog_t *pl = get_pl(mgr, &cfg);
+        pid_t pid;
+        int status;
+
+        SL_CHECK_OK(sl_plog_status(pl));
+        check_model(pl, &m, &res);
+        cleaned_to = SL_MAX(cleaned_to, sl_plog_clean_offset(pl));
+        write_updates(pl, &m, 400, 8, 9, (sl_codec_t)(iter % 2 ? SL_CODEC_LZ4 : SL_CODEC_NONE));
+        make_durable(mgr, pl);
+        if (iter % 3 == 0)
+            sl_log_mgr_abandon(mgr); /* no clean-shutdown marker */
+        else
+            sl_log_mgr_close(mgr);
+        fflush(NULL);
+        pid = fork();
+        SL_CHECK(pid >= 0);
+        if (pid == 0)
+            clean_forever(&cfg);
+        /* a random moment of the child's cleaning */
+        usleep((useconds_t)(sl_test_rand() % 120000));
+        SL_CHECK_EQ(kill(pid, SIGKILL), 0);
+        SL_CHECK_EQ(waitpid(pid, &status, 0), pid);
+        SL_CHECK(WIFSIGNALED(status));
+    }
+    {
+        sl_log_mgr_t *mgr = open_mgr(&cfg, 0);
+        sl_plog_t *pl = get_pl(mgr, &cfg);
+
+        SL_CHECK_OK(sl_plog_status(pl));
+        check_model(pl, &m, &res);
+        /* the children did clean (40 x 400 records for 50 keys) */
+        SL_CHECK(cleaned_to > 0);
+        SL_CHECK(res.records < 16000 / 2);
+        sl_log_mgr_close(mgr);
+    }
+}
