@@ -205,6 +205,7 @@ clean_done(sl_bg_job_t *job)
         } else if (job->rc == SL_OK) {
             pl->clean_offset = cj->map_end;
             write_checkpoint(mgr);
+            sl_log_mgr_checkpoint(mgr); /* the recovery point covers it soon */
         } else if (job->rc != SL_EAGAIN) {
             sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": log clean failed: %s", pl->topic,
                     pl->partition, sl_strerror(job->rc));

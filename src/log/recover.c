@@ -198,9 +198,14 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *
         if (check && crc_from_pos < 0)
             crc_from_pos = sc.pos;
         rc = sl_seg_scan_next(&sc, check, &h, &bpos);
-        /* Offsets may jump forward (the cleaner removes batches) but never
-         * go back. */
-        if (rc == SL_OK && (h.base_offset < seg->next_offset || !epoch_follows(pl, *epoch, &h))) {
+        /* The cleaner removes whole batches: offsets may jump forward in
+         * data already synced, and anywhere in a compacted log (whose
+         * recovery point checkpoint may lag behind the last clean). */
+        bool jump_ok = !check || pl->cfg.compact;
+
+        if (rc == SL_OK && (h.base_offset < seg->next_offset ||
+                            (h.base_offset != seg->next_offset && !jump_ok) ||
+                            !epoch_follows(pl, *epoch, &h))) {
             sc.pos = bpos; /* the tear is at this batch, not after it */
             rc = SL_ECORRUPT;
         }
