@@ -236,7 +236,7 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool 
     sl_record_iter_t it;
     sl_record_t r;
     sl_batch_opts_t o;
-    int32_t kept = 0, seen = 0;
+    int32_t kept = 0;
     int rc;
 
     *out_p = ctx->batch.data;
@@ -258,15 +258,7 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool 
     ctx->bld.opts = o;
     sl_batch_builder_reset(&ctx->bld);
     while ((rc = sl_record_iter_next(&it, &r)) == 1) {
-        seen++;
-        /* The last record of every old segment stays: a cleaned segment
-         * then ends exactly where its old ones did, so no offset gap opens
-         * between segments (recovery reads one there as a lost tail). It is
-         * at most one superseded record per segment, and merged segments
-         * drop it at the next pass. */
-        bool tail = seg_tail && seen == h->record_count && kept == 0;
-
-        if (!tail && !keep_record(ctx->cj, &r, tomb_expired))
+        if (!keep_record(ctx->cj, &r, tomb_expired))
             continue;
         if ((rc = sl_batch_builder_append_record(&ctx->bld, &r, r.offset_delta)) != SL_OK)
             return rc;
@@ -277,9 +269,25 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool 
     if (kept == h->record_count)
         return SL_OK;
     *out_len = 0;
+    sl_buf_reset(&ctx->out);
+    if (kept == 0 && seg_tail) {
+        /* The last batch of an old segment stays, emptied (as Kafka keeps
+         * empty batches): the cleaned segment then ends exactly where its
+         * old ones did, so no offset gap opens between segments, which
+         * recovery would read as a lost tail. */
+        uint8_t *e = sl_buf_extend(&ctx->out, SL_BATCH_HEADER_SIZE);
+
+        memcpy(e, ctx->batch.data, SL_BATCH_HEADER_SIZE);
+        sl_put_be32(e + SL_BATCH_OFF_LENGTH, SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD);
+        sl_put_be16(e + SL_BATCH_OFF_ATTRIBUTES, (uint16_t)(h->attributes & ~SL_ATTR_CODEC_MASK));
+        sl_put_be32(e + SL_BATCH_OFF_RECORD_COUNT, 0);
+        sl_batch_update_crc(e, SL_BATCH_HEADER_SIZE);
+        *out_p = e;
+        *out_len = SL_BATCH_HEADER_SIZE;
+        return SL_OK;
+    }
     if (kept == 0)
         return SL_OK;
-    sl_buf_reset(&ctx->out);
     if ((rc = sl_batch_builder_finish(&ctx->bld, &ctx->out)) != SL_OK)
         return rc;
     /* The batch keeps its original offset range (lastOffsetDelta), as
