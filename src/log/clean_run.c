@@ -230,8 +230,8 @@ keep_record(const sl_clean_job_t *cj, const sl_record_t *r, bool tombstones_expi
 /* Filters the batch in ctx->batch. *out_p / *out_len: what to write (the
  * batch itself, a rebuilt one in ctx->out, or nothing when len is 0). */
 static int
-filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool seg_tail,
-             const uint8_t **out_p, size_t *out_len)
+filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, const uint8_t **out_p,
+             size_t *out_len)
 {
     sl_record_iter_t it;
     sl_record_t r;
@@ -270,22 +270,6 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, bool 
         return SL_OK;
     *out_len = 0;
     sl_buf_reset(&ctx->out);
-    if (kept == 0 && seg_tail) {
-        /* The last batch of an old segment stays, emptied (as Kafka keeps
-         * empty batches): the cleaned segment then ends exactly where its
-         * old ones did, so no offset gap opens between segments, which
-         * recovery would read as a lost tail. */
-        uint8_t *e = sl_buf_extend(&ctx->out, SL_BATCH_HEADER_SIZE);
-
-        memcpy(e, ctx->batch.data, SL_BATCH_HEADER_SIZE);
-        sl_put_be32(e + SL_BATCH_OFF_LENGTH, SL_BATCH_HEADER_SIZE - SL_BATCH_LOG_OVERHEAD);
-        sl_put_be16(e + SL_BATCH_OFF_ATTRIBUTES, (uint16_t)(h->attributes & ~SL_ATTR_CODEC_MASK));
-        sl_put_be32(e + SL_BATCH_OFF_RECORD_COUNT, 0);
-        sl_batch_update_crc(e, SL_BATCH_HEADER_SIZE);
-        *out_p = e;
-        *out_len = SL_BATCH_HEADER_SIZE;
-        return SL_OK;
-    }
     if (kept == 0)
         return SL_OK;
     if ((rc = sl_batch_builder_finish(&ctx->bld, &ctx->out)) != SL_OK)
@@ -355,7 +339,6 @@ copy_seg(clean_ctx_t *ctx, const sl_clean_seg_t *s, int fd, sl_seg_t *tmp, int64
 
     sl_seg_scan_init(&sc, s->fd, 0, s->size);
     while ((rc = sl_seg_scan_next(&sc, false, &h, &pos)) == SL_OK) {
-        bool tail = pos + sl_batch_size(&h) == s->size;
         const uint8_t *p;
         size_t len;
 
@@ -364,7 +347,7 @@ copy_seg(clean_ctx_t *ctx, const sl_clean_seg_t *s, int fd, sl_seg_t *tmp, int64
             break;
         }
         if ((rc = load_batch(ctx, s, &h, pos)) != SL_OK ||
-            (rc = filter_batch(ctx, &h, expired, tail, &p, &len)) != SL_OK)
+            (rc = filter_batch(ctx, &h, expired, &p, &len)) != SL_OK)
             break;
         if (len == 0)
             continue;

@@ -250,6 +250,12 @@ handle_gap(sl_plog_t *pl, size_t i, int64_t rp)
 {
     sl_seg_t *seg = pl->segs[i], *nx = pl->segs[i + 1];
 
+    /* A compacted log has gaps wherever the cleaner removed a segment's
+     * last batches, and its recovery point checkpoint may lag behind the
+     * last clean: keep them. (What could also be a lost unsynced tail is
+     * then kept like Kafka keeps it; torn batches are still cut.) */
+    if (pl->cfg.compact && seg->next_offset < nx->base)
+        return SL_OK;
     if (seg->next_offset >= rp) {
         /* The tail of segs[i] was never synced (lost or cut): nothing
          * written after it was acknowledged as durable either, since a

@@ -340,9 +340,9 @@ SL_TEST(log_clean_waits_for_dirty_ratio_and_min_lag)
     make_durable(mgr, pl);
     SL_CHECK(!clean_once(mgr, pl, sl_wall_ms())); /* too young */
     SL_CHECK(clean_once(mgr, pl, sl_wall_ms() + 2 * 3600 * 1000));
-    /* a little new data is below min.cleanable.dirty.ratio=0.9 */
+    /* with min.cleanable.dirty.ratio=1 the clean part always weighs in */
     cfg.min_compaction_lag_ms = 0;
-    cfg.min_cleanable_dirty_ratio = 0.9;
+    cfg.min_cleanable_dirty_ratio = 1.0;
     sl_plog_set_cfg(pl, &cfg);
     write_updates(pl, &m, 300, 10, 0, SL_CODEC_NONE);
     make_durable(mgr, pl);
