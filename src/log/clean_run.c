@@ -146,8 +146,8 @@ map_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool *full)
     sl_record_t r;
     int rc;
 
-    rc = sl_record_iter_init(&it, ctx->batch.data, ctx->batch.len, &ctx->scratch,
-                             DECOMPRESS_BUDGET);
+    rc =
+        sl_record_iter_init(&it, ctx->batch.data, ctx->batch.len, &ctx->scratch, DECOMPRESS_BUDGET);
     if (rc != SL_OK)
         return rc;
     while ((rc = sl_record_iter_next(&it, &r)) == 1) {
@@ -243,8 +243,8 @@ filter_batch(clean_ctx_t *ctx, const sl_batch_hdr_t *h, bool tomb_expired, const
     *out_len = ctx->batch.len;
     if ((h->attributes & SL_ATTR_CONTROL) || h->record_count == 0)
         return SL_OK; /* transaction markers stay, as they are */
-    rc = sl_record_iter_init(&it, ctx->batch.data, ctx->batch.len, &ctx->scratch,
-                             DECOMPRESS_BUDGET);
+    rc =
+        sl_record_iter_init(&it, ctx->batch.data, ctx->batch.len, &ctx->scratch, DECOMPRESS_BUDGET);
     if (rc != SL_OK)
         return rc;
     sl_batch_opts_init(&o);
@@ -351,7 +351,8 @@ copy_seg(clean_ctx_t *ctx, const sl_clean_seg_t *s, int fd, sl_seg_t *tmp, int64
             break;
         if (len == 0)
             continue;
-        if ((rc = sl_batch_hdr_parse(p, len, &nh)) != SL_OK || (rc = write_all(fd, p, len)) != SL_OK ||
+        if ((rc = sl_batch_hdr_parse(p, len, &nh)) != SL_OK ||
+            (rc = write_all(fd, p, len)) != SL_OK ||
             (rc = sl_seg_index_batch(tmp, &nh, *wpos, cj->index_interval_bytes)) != SL_OK)
             break;
         *wpos += (int64_t)len;

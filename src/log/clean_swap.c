@@ -104,8 +104,9 @@ finish_one(const char *dir, int64_t base)
     sl_seg_path(swap, sizeof(swap), dir, base, ".log.swap");
     if ((rc = swap_next_offset(swap, base, &next)) != SL_OK)
         return rc;
-    sl_warn(SL_LOG_COMP, "%s: completing an interrupted log clean (segment %" PRId64 "..%" PRId64 ")",
-            dir, base, next);
+    sl_warn(SL_LOG_COMP,
+            "%s: completing an interrupted log clean (segment %" PRId64 "..%" PRId64 ")", dir, base,
+            next);
     if ((rc = drop_replaced(dir, base, next)) != SL_OK)
         return rc;
     unlink_seg(dir, base, idx_swaps, SL_ARRAY_LEN(idx_swaps));

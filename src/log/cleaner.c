@@ -200,15 +200,16 @@ clean_done(sl_bg_job_t *job)
         if (rc == SL_OK && job->rc != SL_OK && cj->nouts > 0 && job->rc != SL_EAGAIN)
             rc = job->rc; /* a swap failed past its commit point */
         if (rc != SL_OK) {
-            sl_plog_set_offline(pl, rc, "log clean could not swap segments in (a restart "
-                                        "completes the swap)");
+            sl_plog_set_offline(pl, rc,
+                                "log clean could not swap segments in (a restart "
+                                "completes the swap)");
         } else if (job->rc == SL_OK) {
             pl->clean_offset = cj->map_end;
             write_checkpoint(mgr);
             sl_log_mgr_checkpoint(mgr); /* the recovery point covers it soon */
         } else if (job->rc != SL_EAGAIN) {
-            sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": log clean failed: %s", pl->topic,
-                    pl->partition, sl_strerror(job->rc));
+            sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": log clean failed: %s", pl->topic, pl->partition,
+                    sl_strerror(job->rc));
         }
     }
     if (cl != NULL) {

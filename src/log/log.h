@@ -86,12 +86,12 @@ typedef struct sl_log_mgr_opts {
     int64_t max_open_segments;
     /* The log cleaner (Kafka's broker names; see docs/broker.md "Log
      * compaction"). */
-    bool cleaner_enable;                   /* log.cleaner.enable, true */
-    int cleaner_threads;                   /* log.cleaner.threads, 1 */
-    int64_t cleaner_dedupe_buffer_size;    /* log.cleaner.dedupe.buffer.size, 128 MiB */
-    double cleaner_io_buffer_load_factor;  /* log.cleaner.io.buffer.load.factor, 0.9 */
+    bool cleaner_enable;                    /* log.cleaner.enable, true */
+    int cleaner_threads;                    /* log.cleaner.threads, 1 */
+    int64_t cleaner_dedupe_buffer_size;     /* log.cleaner.dedupe.buffer.size, 128 MiB */
+    double cleaner_io_buffer_load_factor;   /* log.cleaner.io.buffer.load.factor, 0.9 */
     double cleaner_io_max_bytes_per_second; /* log.cleaner.io.max.bytes.per.second */
-    int64_t cleaner_backoff_ms;            /* log.cleaner.backoff.ms, 15000 */
+    int64_t cleaner_backoff_ms;             /* log.cleaner.backoff.ms, 15000 */
 } sl_log_mgr_opts_t;
 
 void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);

@@ -203,9 +203,9 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *
          * recovery point checkpoint may lag behind the last clean). */
         bool jump_ok = !check || pl->cfg.compact;
 
-        if (rc == SL_OK && (h.base_offset < seg->next_offset ||
-                            (h.base_offset != seg->next_offset && !jump_ok) ||
-                            !epoch_follows(pl, *epoch, &h))) {
+        if (rc == SL_OK &&
+            (h.base_offset < seg->next_offset || (h.base_offset != seg->next_offset && !jump_ok) ||
+             !epoch_follows(pl, *epoch, &h))) {
             sc.pos = bpos; /* the tear is at this batch, not after it */
             rc = SL_ECORRUPT;
         }

@@ -164,8 +164,8 @@ scan_log(sl_plog_t *pl, scan_result_t *res)
             int rc;
 
             SL_CHECK_OK(sl_batch_hdr_parse(p + pos, (size_t)(r.len - pos), &h));
-            SL_CHECK_OK(sl_record_iter_init(&it, p + pos, (size_t)sl_batch_size(&h), &scratch,
-                                            1 << 24));
+            SL_CHECK_OK(
+                sl_record_iter_init(&it, p + pos, (size_t)sl_batch_size(&h), &scratch, 1 << 24));
             while ((rc = sl_record_iter_next(&it, &rec)) == 1) {
                 int k;
 
@@ -393,8 +393,7 @@ SL_TEST(log_clean_regions_of_replaced_segments_stay_readable)
 /* The child: cleans the log over and over until killed. The cleaner's I/O
  * is throttled so a clean spans many milliseconds and the kill lands in
  * every phase (map, writing .cleaned, the renames of the swap). */
-static void __attribute__((noreturn))
-clean_forever(const sl_log_cfg_t *cfg)
+static void __attribute__((noreturn)) clean_forever(const sl_log_cfg_t *cfg)
 {
     sl_log_mgr_opts_t opts;
     sl_log_mgr_t *mgr = NULL;
