@@ -542,6 +542,7 @@ sl_clean_run(sl_bg_job_t *job)
     job->rc = build_map(&ctx);
     if (job->rc == SL_OK)
         job->rc = clean_groups(&ctx);
+    sl_omap_release(cj->map);
     sl_batch_builder_deinit(&ctx.bld);
     sl_buf_deinit(&ctx.batch);
     sl_buf_deinit(&ctx.scratch);

@@ -185,6 +185,16 @@ install(sl_plog_t *pl, const sl_clean_job_t *cj, const sl_clean_out_t *o)
     return SL_OK;
 }
 
+static size_t
+segs_in(const sl_clean_job_t *cj)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cj->nouts; i++)
+        n += cj->outs[i].count;
+    return n;
+}
+
 static void
 clean_done(sl_bg_job_t *job)
 {
@@ -205,6 +215,12 @@ clean_done(sl_bg_job_t *job)
                                 "completes the swap)");
         } else if (job->rc == SL_OK) {
             pl->clean_offset = cj->map_end;
+            sl_info(SL_LOG_COMP,
+                    "%s-%" PRId32 ": cleaned %zu segments into %zu: %" PRId64
+                    " bytes read, %" PRId64 " written in %" PRId64
+                    " ms, dirty offsets up to %" PRId64,
+                    pl->topic, pl->partition, segs_in(cj), cj->nouts, cj->bytes_read,
+                    cj->bytes_written, sl_mono_ms() - cj->started_mono, cj->map_end);
             write_checkpoint(mgr);
             sl_log_mgr_checkpoint(mgr); /* the recovery point covers it soon */
         } else if (job->rc != SL_EAGAIN) {
@@ -264,6 +280,8 @@ cleanable(sl_plog_t *pl, int64_t now, candidate_t *c)
 
     if (!cfg->compact || pl->cleaning || pl->removed || pl->offline_rc != SL_OK)
         return false;
+    if (pl->clean_offset > pl->leo)
+        pl->clean_offset = -1; /* the log was cut below it: all dirty again */
     while (k + 1 < pl->nsegs && k < MAX_JOB_SEGS) {
         const sl_seg_t *seg = pl->segs[k];
 

@@ -38,6 +38,9 @@ void sl_omap_init(sl_omap_t *m, size_t max_bytes, double load_factor);
 void sl_omap_deinit(sl_omap_t *m);
 /* Drops every key, keeps the memory. */
 void sl_omap_clear(sl_omap_t *m);
+/* Drops every key and the memory (an idle cleaner holds none); the bound
+ * stays. */
+void sl_omap_release(sl_omap_t *m);
 /* Records offset for key (a larger offset replaces a smaller one).
  * SL_ETOOBIG when the key is new and the map is at its bound. */
 SL_MUST_CHECK int sl_omap_put(sl_omap_t *m, const uint8_t *key, size_t len, int64_t offset);

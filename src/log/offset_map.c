@@ -56,6 +56,15 @@ sl_omap_deinit(sl_omap_t *m)
 }
 
 void
+sl_omap_release(sl_omap_t *m)
+{
+    free(m->slots);
+    m->slots = NULL;
+    m->nslots = 0;
+    m->count = 0;
+}
+
+void
 sl_omap_clear(sl_omap_t *m)
 {
     if (m->slots != NULL)

@@ -9,6 +9,7 @@
 #include "test_log_util.h"
 
 #include "base/buf.h"
+#include "base/fault.h"
 #include "base/time.h"
 
 #include <signal.h>
@@ -461,4 +462,41 @@ SL_TEST(log_clean_kill9_never_loses_a_latest_value)
         SL_CHECK(res.records < 16000 / 2);
         sl_log_mgr_close(mgr);
     }
+}
+
+SL_TEST(log_clean_io_errors_before_and_after_the_commit_point)
+{
+    static model_t m;
+    static scan_result_t res;
+    sl_log_cfg_t cfg;
+    sl_log_mgr_t *mgr;
+    sl_plog_t *pl;
+
+    compact_cfg(&cfg);
+    model_init(&m, 10);
+    mgr = open_mgr(&cfg, 0);
+    pl = get_pl(mgr, &cfg);
+    write_updates(pl, &m, 3000, 10, 0, SL_CODEC_NONE);
+    make_durable(mgr, pl);
+    /* before the commit: the clean is dropped, the log is untouched */
+    sl_fault_arm("log.clean.write", 0, 1);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms()));
+    sl_fault_disarm_all();
+    SL_CHECK_OK(sl_plog_status(pl));
+    SL_CHECK_EQ(sl_plog_clean_offset(pl), -1);
+    check_model(pl, &m, &res);
+    SL_CHECK_EQ(res.records, 3000);
+    /* after it (renaming the old files): offline until a restart, which
+     * completes the swap */
+    sl_fault_arm("log.clean.rename", 3, 1);
+    SL_CHECK(clean_once(mgr, pl, sl_wall_ms()));
+    sl_fault_disarm_all();
+    SL_CHECK_EQ(sl_plog_status(pl), SL_EOFFLINE);
+    sl_log_mgr_abandon(mgr);
+    mgr = open_mgr(&cfg, 0);
+    pl = get_pl(mgr, &cfg);
+    SL_CHECK_OK(sl_plog_status(pl));
+    check_model(pl, &m, &res);
+    SL_CHECK(res.records < 3000);
+    sl_log_mgr_close(mgr);
 }
