@@ -108,18 +108,23 @@ def test_broker_compression_type_is_the_topic_default(broker_factory):
     assert consume_values(broker.bootstrap, "bz", len(VALUES)) == VALUES
 
 
-def test_compression_gzip_level_is_applied(broker):
+LEVEL_VALUES = [bytes((i * 7919 + j * 31) % 251 % 16 + 65 for j in range(600)) for i in range(300)]
+
+
+@pytest.mark.parametrize("codec,low,high", [("gzip", "1", "9"), ("zstd", "1", "19"),
+                                            ("lz4", "1", "17")])
+def test_compression_level_is_applied(broker, codec, low, high):
     sizes = {}
-    for level in ("1", "9"):
-        topic = f"gz{level}"
+    for level in (low, high):
+        topic = f"lvl-{codec}-{level}"
         create(broker.bootstrap, topic,
-               **{"compression.type": "gzip", "compression.gzip.level": level})
-        produce(broker.bootstrap, topic, VALUES, "none")
+               **{"compression.type": codec, f"compression.{codec}.level": level})
+        produce(broker.bootstrap, topic, LEVEL_VALUES, "none")
         batches = fetch_batches(broker.bootstrap, topic)
-        assert {a & 7 for a, _ in batches} == {1}
+        assert {a & 7 for a, _ in batches} == {CODECS[codec]}
         sizes[level] = sum(len(b) for _, b in batches)
-        assert consume_values(broker.bootstrap, topic, len(VALUES)) == VALUES
-    assert sizes["9"] < sizes["1"]
+        assert consume_values(broker.bootstrap, topic, len(LEVEL_VALUES)) == LEVEL_VALUES
+    assert sizes[high] < sizes[low], sizes
 
 
 def produce_raw(bootstrap, topic, acks):
