@@ -371,6 +371,11 @@ submit(sl_log_mgr_t *mgr, const candidate_t *c, int t, int64_t now)
     cj->segment_index_bytes = pl->cfg.segment_index_bytes;
     cj->index_interval_bytes = pl->cfg.index_interval_bytes;
     cj->delete_retention_ms = pl->cfg.delete_retention_ms;
+    /* Idle maps hold no memory (sl_omap_release): re-arm with the current
+     * log.cleaner.dedupe.buffer.size, which may have changed. */
+    sl_omap_init(&cl->maps[t],
+                 (size_t)SL_MAX(mgr->opts.cleaner_dedupe_buffer_size / cl->nthreads, 0),
+                 mgr->opts.cleaner_io_buffer_load_factor);
     cj->map = &cl->maps[t];
     cj->io_limit = mgr->opts.cleaner_io_max_bytes_per_second / cl->nthreads;
     cj->started_mono = sl_mono_ms();
@@ -442,6 +447,17 @@ sl_log_mgr_clean_now(sl_log_mgr_t *mgr, int64_t now_ms)
         return;
     cl->last_ms = sl_mono_ms();
     schedule(mgr, now_ms);
+}
+
+void
+sl_log_mgr_set_cleaner_tuning(sl_log_mgr_t *mgr, int64_t dedupe_buffer_size,
+                              double io_buffer_load_factor, double io_max_bytes_per_second,
+                              int64_t backoff_ms)
+{
+    mgr->opts.cleaner_dedupe_buffer_size = dedupe_buffer_size;
+    mgr->opts.cleaner_io_buffer_load_factor = io_buffer_load_factor;
+    mgr->opts.cleaner_io_max_bytes_per_second = io_max_bytes_per_second;
+    mgr->opts.cleaner_backoff_ms = backoff_ms;
 }
 
 void

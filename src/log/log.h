@@ -153,6 +153,11 @@ void sl_log_mgr_cleaner_stats(const sl_log_mgr_t *mgr, sl_log_cleaner_stats_t *s
 /* Runs the cleaner's scheduling pass now, ignoring log.cleaner.backoff.ms
  * (tests, tools). Cleaning itself still happens on the cleaner threads. */
 void sl_log_mgr_clean_now(sl_log_mgr_t *mgr, int64_t now_ms);
+/* Dynamic broker configs: the cleaner's tuning from now on (the next job;
+ * log.cleaner.threads stays as it was at open). */
+void sl_log_mgr_set_cleaner_tuning(sl_log_mgr_t *mgr, int64_t dedupe_buffer_size,
+                                   double io_buffer_load_factor, double io_max_bytes_per_second,
+                                   int64_t backoff_ms);
 /* True while a clean of pl is in flight. */
 bool sl_plog_cleaning(const sl_plog_t *pl);
 /* First offset the cleaner has not deduplicated yet (the

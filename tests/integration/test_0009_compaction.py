@@ -137,3 +137,27 @@ def wait_until_value(fn, deadline_s):
             return v
         assert time.monotonic() < end, "timed out waiting for the cleaner"
         time.sleep(0.5)
+
+
+def test_dynamic_cleaner_backoff_acts_at_once(broker_factory):
+    from confluent_kafka.admin import ConfigResource
+
+    broker = broker_factory({"log.cleaner.backoff.ms": "3600000"})
+    create(broker.bootstrap, "dyn")
+    items = [(f"key{i % 10}".encode(), f"v{i}".encode()) for i in range(20_000)]
+    produce(broker.bootstrap, "dyn", items)
+    # an hour of backoff from start-up: nothing was cleaned
+    assert len(read_all(broker.bootstrap, "dyn")) == 20_000
+    a = AdminClient({"bootstrap.servers": broker.bootstrap})
+    res = ConfigResource(ConfigResource.Type.BROKER, "0",
+                         set_config={"log.cleaner.backoff.ms": "100"})
+    for f in a.alter_configs([res]).values():
+        f.result(timeout=DEADLINE_S)
+    want = latest_per_key([(0, k, v) for k, v in items])
+
+    def cleaned():
+        recs = read_all(broker.bootstrap, "dyn")
+        assert latest_per_key(recs) == want
+        return len(recs) < 2_000
+
+    wait_until_value(cleaned, DEADLINE_S)
