@@ -195,6 +195,8 @@ segs_in(const sl_clean_job_t *cj)
     return n;
 }
 
+static void schedule(sl_log_mgr_t *mgr, int64_t now);
+
 static void
 clean_done(sl_bg_job_t *job)
 {
@@ -236,6 +238,8 @@ clean_done(sl_bg_job_t *job)
         cl->stats.bytes_written += cj->bytes_written;
         cl->stats.busy_ms += sl_mono_ms() - cj->started_mono;
     }
+    bool more = job->rc == SL_OK && cj->map_end < cj->segs[cj->nsegs - 1].next_offset;
+
     for (size_t i = 0; i < cj->nsegs; i++)
         sl_seg_unref(cj->segs[i].seg);
     pl->cleaning = false;
@@ -244,6 +248,10 @@ clean_done(sl_bg_job_t *job)
     free(cj->outs);
     free(cj->dir);
     free(cj);
+    /* The map filled before the end: dirty data is waiting, go on at once
+     * rather than after log.cleaner.backoff.ms (Kafka's cleaner does too). */
+    if (more && cl != NULL && !atomic_load(&cl->stop))
+        schedule(mgr, sl_wall_ms());
 }
 
 /* ======================================================================
