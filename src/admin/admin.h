@@ -298,6 +298,11 @@ typedef struct sl_broker_config {
     int64_t log_flush_scheduler_interval_ms;
     int32_t log_flush_offset_checkpoint_interval_ms;
     bool log_cleaner_enable;
+    int32_t log_cleaner_threads;
+    int64_t log_cleaner_dedupe_buffer_size;
+    double log_cleaner_io_buffer_load_factor;
+    double log_cleaner_io_max_bytes_per_second;
+    int64_t log_cleaner_backoff_ms;
 
     /* Network and requests. */
     int32_t socket_request_max_bytes;

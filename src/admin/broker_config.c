@@ -223,6 +223,13 @@ resolve_numbers(sl_broker_config_t *c)
     c->log_flush_offset_checkpoint_interval_ms =
         (int32_t)geti(c, "log.flush.offset.checkpoint.interval.ms", 60000);
     c->log_cleaner_enable = getb(c, "log.cleaner.enable");
+    c->log_cleaner_threads = (int32_t)geti(c, "log.cleaner.threads", 1);
+    c->log_cleaner_dedupe_buffer_size = geti(c, "log.cleaner.dedupe.buffer.size", 134217728);
+    c->log_cleaner_io_buffer_load_factor =
+        sl_cfgdef_double(sl_broker_config_value(c, "log.cleaner.io.buffer.load.factor", NULL), 0.9);
+    c->log_cleaner_io_max_bytes_per_second = sl_cfgdef_double(
+        sl_broker_config_value(c, "log.cleaner.io.max.bytes.per.second", NULL), 1e308);
+    c->log_cleaner_backoff_ms = geti(c, "log.cleaner.backoff.ms", 15000);
 
     c->socket_request_max_bytes = (int32_t)geti(c, "socket.request.max.bytes", 0);
     c->socket_send_buffer_bytes = (int32_t)geti(c, "socket.send.buffer.bytes", -1);

@@ -167,6 +167,12 @@ open_logs(sl_broker_t *b)
     opts.retention_check_interval_ms = b->cfg.log_retention_check_interval_ms;
     opts.checkpoint_interval_ms = b->cfg.log_flush_offset_checkpoint_interval_ms;
     opts.producer_id_expiration_ms = b->cfg.producer_id_expiration_ms;
+    opts.cleaner_enable = b->cfg.log_cleaner_enable;
+    opts.cleaner_threads = b->cfg.log_cleaner_threads;
+    opts.cleaner_dedupe_buffer_size = b->cfg.log_cleaner_dedupe_buffer_size;
+    opts.cleaner_io_buffer_load_factor = b->cfg.log_cleaner_io_buffer_load_factor;
+    opts.cleaner_io_max_bytes_per_second = b->cfg.log_cleaner_io_max_bytes_per_second;
+    opts.cleaner_backoff_ms = b->cfg.log_cleaner_backoff_ms;
     snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", dir);
     clean = access(marker, F_OK) == 0;
     rc = sl_log_mgr_open(dir, &opts, &b->logs);

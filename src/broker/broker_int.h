@@ -391,6 +391,13 @@ void sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, 
  * producer's disagrees with its records. SL_OK or validate.h's statuses. */
 SL_MUST_CHECK int sl_records_validate(sl_broker_t *b, const sl_topic_config_t *tc, uint8_t *p,
                                       size_t len, sl_validate_result_t *res);
+/* compression.type (recompress.c): when the topic's codec is not
+ * `producer` and differs from the batch's, out gets the batch rebuilt with
+ * it (and the codec's level); out stays empty when the batch is kept. */
+SL_MUST_CHECK int sl_records_recompress(sl_broker_t *b, const sl_topic_config_t *tc,
+                                        const uint8_t *p, size_t len, sl_buf_t *out);
+/* compression.<codec>.level of the topic's codec, or the codec's default. */
+int sl_topic_codec_level(const sl_topic_config_t *tc);
 /* Record-exact ListOffsets by timestamp; SL_ENOENT if no record qualifies. */
 SL_MUST_CHECK int sl_offset_for_time(sl_broker_t *b, sl_plog_t *pl, int64_t ts, int64_t *offset,
                                      int64_t *found_ts);

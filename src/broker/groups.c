@@ -267,6 +267,11 @@ maybe_compact(sl_broker_t *b, sl_bpart_t *bp)
     sl_log_append_info_t info;
     int rc;
 
+    /* With the log cleaner on (log.cleaner.enable, log.cleaner.threads > 0)
+     * __consumer_offsets is compacted like any cleanup.policy=compact topic,
+     * as in Kafka; the snapshot rewrite is the fallback without it. */
+    if (b->cfg.log_cleaner_enable && b->cfg.log_cleaner_threads > 0)
+        return;
     if (bp->since_compact < compact_threshold(b) || bp->compact_base >= 0 ||
         persists_pending(b, bp))
         return;

@@ -122,6 +122,11 @@ alter_resource(sl_req_t *req, int8_t type, sl_str_t name, const sl_cfg_alter_t *
                                             &bad, &eb);
         for (size_t i = 0; rc == SL_OK && !validate_only && i < sl_topics_count(b->topics); i++)
             sl_btopic_apply_config(b, sl_topics_at(b->topics, i));
+        if (rc == SL_OK && !validate_only)
+            sl_log_mgr_set_cleaner_tuning(b->logs, b->cfg.log_cleaner_dedupe_buffer_size,
+                                          b->cfg.log_cleaner_io_buffer_load_factor,
+                                          b->cfg.log_cleaner_io_max_bytes_per_second,
+                                          b->cfg.log_cleaner_backoff_ms);
     } else {
         rc = sl_errbuf_set(&eb, SL_EINVALID_REQUEST, "Unsupported resource");
     }

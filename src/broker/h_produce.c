@@ -104,27 +104,6 @@ report_refusal(sl_req_t *req, const sl_validate_result_t *res,
 
 /* ---- old message formats ------------------------------------------------ */
 
-static int
-topic_codec_level(const sl_topic_config_t *tc)
-{
-    int level;
-
-    switch (tc->compression_type) {
-    case SL_CFG_COMPRESSION_GZIP:
-        level = tc->compression_gzip_level;
-        break;
-    case SL_CFG_COMPRESSION_LZ4:
-        level = tc->compression_lz4_level;
-        break;
-    case SL_CFG_COMPRESSION_ZSTD:
-        level = tc->compression_zstd_level;
-        break;
-    default:
-        return SL_COMPRESS_LEVEL_DEFAULT;
-    }
-    return level == -1 ? SL_COMPRESS_LEVEL_DEFAULT : level;
-}
-
 /* Converts a magic 0/1 message set into one v2 batch in out, applying the
  * topic's key, timestamp and compression settings as Kafka's LogValidator
  * does on its conversion path. */
@@ -139,7 +118,7 @@ legacy_up(const sl_topic_t *t, sl_bytes_t records, sl_buf_t *out)
 
     sl_legacy_up_opts_init(&o);
     o.codec = tc->compression_type; /* SL_CFG_COMPRESSION_PRODUCER is -1 */
-    o.level = topic_codec_level(tc);
+    o.level = sl_topic_codec_level(tc);
     o.require_key = (tc->cleanup_policy & SL_CFG_CLEANUP_COMPACT) != 0;
     o.log_append_time = tc->message_timestamp_type == SL_CFG_TS_LOG_APPEND_TIME;
     o.now_ms = sl_wall_ms();
@@ -182,7 +161,12 @@ produce_partition(sl_req_t *req, sl_bpart_t *bp, const sl_topic_t *t,
             report_refusal(req, &vres, pr);
             return;
         }
-        rc = sl_plog_append(bp->pl, p, (size_t)pd->Records.len, &info);
+        rc = sl_records_recompress(req->b, &t->cfg, p, (size_t)pd->Records.len, &conv);
+        if (rc == SL_OK && conv.len > 0)
+            rc = sl_plog_append(bp->pl, conv.data, conv.len, &info);
+        else if (rc == SL_OK)
+            rc = sl_plog_append(bp->pl, p, (size_t)pd->Records.len, &info);
+        sl_buf_deinit(&conv);
     }
     if (rc != SL_OK) {
         pr->ErrorCode = sl_kerr_from_status(rc);
@@ -275,6 +259,14 @@ sl_h_Produce(sl_req_t *req)
             }
             if ((pr->ErrorCode = sl_bpart_check_leader(b, bp, -1)) != SL_KERR_NONE)
                 continue;
+            /* min.insync.replicas: this broker is the whole ISR (one
+             * replica), so acks=all to a topic that wants more is refused
+             * before anything is written, as Kafka's Partition.appendRecords
+             * does when the ISR is too small. */
+            if (pq->Acks == -1 && t->cfg.min_insync_replicas > 1) {
+                pr->ErrorCode = SL_KERR_NOT_ENOUGH_REPLICAS;
+                continue;
+            }
             produce_partition(req, bp, t, pd, pr, &upto);
             if (upto >= 0 && pq->Acks == -1)
                 wait_durable(req, bp, pr, upto, park);

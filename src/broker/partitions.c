@@ -23,6 +23,11 @@ sl_log_cfg_from_topic(const sl_topic_config_t *tc, sl_log_cfg_t *lc)
     lc->flush_messages = tc->flush_messages;
     lc->flush_ms = tc->flush_ms;
     lc->log_append_time = tc->message_timestamp_type == SL_CFG_TS_LOG_APPEND_TIME;
+    lc->compact = (tc->cleanup_policy & SL_CFG_CLEANUP_COMPACT) != 0;
+    lc->delete_retention_ms = tc->delete_retention_ms;
+    lc->min_compaction_lag_ms = tc->min_compaction_lag_ms;
+    lc->max_compaction_lag_ms = tc->max_compaction_lag_ms;
+    lc->min_cleanable_dirty_ratio = tc->min_cleanable_dirty_ratio;
     if (!(tc->cleanup_policy & SL_CFG_CLEANUP_DELETE)) {
         /* Compacted-only topics (__consumer_offsets) are never aged out:
          * their size is bounded by compaction, not by retention. */

@@ -50,6 +50,12 @@ typedef struct sl_log_cfg {
     int64_t flush_messages;       /* flush.messages, INT64_MAX = never */
     int64_t flush_ms;             /* flush.ms, INT64_MAX = never */
     bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+    /* Log compaction (cleaner.c); only read when `compact` is set. */
+    bool compact;                     /* cleanup.policy contains compact */
+    int64_t delete_retention_ms;      /* delete.retention.ms, 1 day (tombstones) */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms, 0 */
+    int64_t max_compaction_lag_ms;    /* max.compaction.lag.ms, INT64_MAX */
+    double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio, 0.5 */
 } sl_log_cfg_t;
 
 /* Fills Kafka's defaults. */
@@ -86,6 +92,14 @@ typedef struct sl_log_mgr_opts {
     int64_t max_open_segments;
     int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms, 86400000 */
     int64_t producer_id_expiration_check_interval_ms; /* Kafka's default, 600000 */
+    /* The log cleaner (Kafka's broker names; see docs/broker.md "Log
+     * compaction"). */
+    bool cleaner_enable;                    /* log.cleaner.enable, true */
+    int cleaner_threads;                    /* log.cleaner.threads, 1 */
+    int64_t cleaner_dedupe_buffer_size;     /* log.cleaner.dedupe.buffer.size, 128 MiB */
+    double cleaner_io_buffer_load_factor;   /* log.cleaner.io.buffer.load.factor, 0.9 */
+    double cleaner_io_max_bytes_per_second; /* log.cleaner.io.max.bytes.per.second */
+    int64_t cleaner_backoff_ms;             /* log.cleaner.backoff.ms, 15000 */
 } sl_log_mgr_opts_t;
 
 void sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts);
@@ -138,6 +152,28 @@ SL_MUST_CHECK int sl_log_mgr_create(sl_log_mgr_t *mgr, const char *topic, int32_
 SL_MUST_CHECK int sl_log_mgr_delete(sl_log_mgr_t *mgr, sl_plog_t *pl);
 size_t sl_log_mgr_count(const sl_log_mgr_t *mgr);
 sl_plog_t *sl_log_mgr_at(sl_log_mgr_t *mgr, size_t i);
+
+/* Log cleaner statistics of a directory (cleaner.c). */
+typedef struct sl_log_cleaner_stats {
+    int64_t cleans;        /* passes that swapped cleaned segments in */
+    int64_t bytes_read;    /* dirty + clean log bytes read by the cleaner */
+    int64_t bytes_written; /* bytes of cleaned segments written */
+    int64_t busy_ms;       /* wall time spent cleaning */
+} sl_log_cleaner_stats_t;
+void sl_log_mgr_cleaner_stats(const sl_log_mgr_t *mgr, sl_log_cleaner_stats_t *st);
+/* Runs the cleaner's scheduling pass now, ignoring log.cleaner.backoff.ms
+ * (tests, tools). Cleaning itself still happens on the cleaner threads. */
+void sl_log_mgr_clean_now(sl_log_mgr_t *mgr, int64_t now_ms);
+/* Dynamic broker configs: the cleaner's tuning from now on (the next job;
+ * log.cleaner.threads stays as it was at open). */
+void sl_log_mgr_set_cleaner_tuning(sl_log_mgr_t *mgr, int64_t dedupe_buffer_size,
+                                   double io_buffer_load_factor, double io_max_bytes_per_second,
+                                   int64_t backoff_ms);
+/* True while a clean of pl is in flight. */
+bool sl_plog_cleaning(const sl_plog_t *pl);
+/* First offset the cleaner has not deduplicated yet (the
+ * cleaner-offset-checkpoint entry), -1 if never cleaned. */
+int64_t sl_plog_clean_offset(const sl_plog_t *pl);
 
 /* ---- partition log ----------------------------------------------------- */
 

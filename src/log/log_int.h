@@ -262,6 +262,9 @@ struct sl_plog {
     bool dir_dirty;    /* a file was created since the directory was fsynced */
     bool parent_dirty; /* the partition directory itself is new */
     bool removed;      /* deleted from the manager; jobs still hold it */
+    /* log cleaner (cleaner.c) */
+    int64_t clean_offset; /* cleaner-offset-checkpoint: first undeduplicated offset, -1 */
+    bool cleaning;        /* a clean job is in flight: segment deletion waits */
 };
 
 /* Loads (recovers) the partition in dir. *out is set even when the
@@ -336,6 +339,7 @@ struct sl_log_mgr {
     sl_seg_t *lru_head, *lru_tail;
     size_t lru_n;
     size_t max_open_segments;
+    struct sl_cleaner *cleaner; /* log cleaner threads and state (cleaner.c) */
 };
 
 /* Called by a worker when a job has run. */
@@ -363,5 +367,20 @@ SL_MUST_CHECK int sl_log_open_fd(sl_log_mgr_t *mgr, const char *path, int flags,
  * segments, least recently used first, until at most `keep` stay open. */
 void sl_log_mgr_evict(sl_log_mgr_t *mgr, size_t keep);
 void sl_seg_destroy(sl_seg_t *seg);
+
+/* ---- log cleaner (cleaner.c, clean_run.c, clean_swap.c) ---------------- */
+
+/* Starts the cleaner threads and reads cleaner-offset-checkpoint (after
+ * the partitions are loaded). */
+void sl_cleaner_start(sl_log_mgr_t *mgr);
+/* Asks running cleans to give up, waits for the threads, runs their
+ * completions. Idempotent. */
+void sl_cleaner_stop(sl_log_mgr_t *mgr);
+/* From sl_log_mgr_tick: schedules cleans every log.cleaner.backoff.ms. */
+void sl_cleaner_tick(sl_log_mgr_t *mgr, int64_t now_ms);
+/* Recovery: completes (or discards) interrupted swaps in a partition
+ * directory. Returns the number of swaps completed (the partition must then
+ * be recovered on the unclean path), or a negative status. */
+int sl_clean_finish_swaps(const char *dir);
 
 #endif

@@ -99,6 +99,12 @@ sl_log_mgr_opts_init(sl_log_mgr_opts_t *opts)
     opts->retention_check_interval_ms = 300000;
     opts->producer_id_expiration_ms = 86400000;
     opts->producer_id_expiration_check_interval_ms = 600000;
+    opts->cleaner_enable = true;
+    opts->cleaner_threads = 1;
+    opts->cleaner_dedupe_buffer_size = 134217728;
+    opts->cleaner_io_buffer_load_factor = 0.9;
+    opts->cleaner_io_max_bytes_per_second = 1.7976931348623157e308;
+    opts->cleaner_backoff_ms = 15000;
 }
 
 /* ======================================================================
@@ -532,7 +538,8 @@ sl_log_mgr_at(sl_log_mgr_t *mgr, size_t i)
 static void
 mgr_free(sl_log_mgr_t *mgr)
 {
-    /* In-flight flushes hold partitions: let them finish first. */
+    /* In-flight flushes and cleans hold partitions: let them finish first. */
+    sl_cleaner_stop(mgr);
     sl_bg_drain(&mgr->flusher);
     sl_log_mgr_poll(mgr);
     for (size_t i = 0; i < mgr->npls; i++)
@@ -593,6 +600,7 @@ sl_log_mgr_open(const char *dir, const sl_log_mgr_opts_t *opts, sl_log_mgr_t **o
         goto fail;
     if (clean && (rc = remove_marker(mgr)) != SL_OK)
         goto fail;
+    sl_cleaner_start(mgr);
     *out = mgr;
     return SL_OK;
 
@@ -621,6 +629,7 @@ sl_log_mgr_tick(sl_log_mgr_t *mgr, int64_t now_ms)
         sl_log_mgr_checkpoint(mgr);
     }
     sl_psnap_tick(mgr, now_ms, mono);
+    sl_cleaner_tick(mgr, now_ms);
 }
 
 static int
@@ -645,6 +654,7 @@ sl_log_mgr_close(sl_log_mgr_t *mgr)
 
     if (mgr == NULL)
         return;
+    sl_cleaner_stop(mgr); /* a clean in flight gives up or finishes its swap */
     sl_bg_drain(&mgr->flusher);
     sl_log_mgr_poll(mgr);
     for (size_t i = 0; i < mgr->npls; i++) {

@@ -33,6 +33,11 @@ sl_log_cfg_init(sl_log_cfg_t *cfg)
     cfg->flush_messages = INT64_MAX;
     cfg->flush_ms = INT64_MAX;
     cfg->log_append_time = false;
+    cfg->compact = false;
+    cfg->delete_retention_ms = 86400000;
+    cfg->min_compaction_lag_ms = 0;
+    cfg->max_compaction_lag_ms = INT64_MAX;
+    cfg->min_cleanable_dirty_ratio = 0.5;
 }
 
 /* Positions in index entries are u32: keep segments below 2 GiB. */
@@ -63,6 +68,7 @@ sl_plog_new(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t parti
     cfg_clamp(&pl->cfg);
     pl->refs = 1;
     pl->first_unflushed_ms = -1;
+    pl->clean_offset = -1;
     return pl;
 }
 

@@ -199,7 +199,14 @@ walk_segment(sl_plog_t *pl, sl_seg_t *seg, int64_t rp, int32_t *epoch, int64_t *
         if (check && crc_from_pos < 0)
             crc_from_pos = sc.pos;
         rc = sl_seg_scan_next(&sc, check, &h, &bpos);
-        if (rc == SL_OK && (h.base_offset != seg->next_offset || !epoch_follows(pl, *epoch, &h))) {
+        /* The cleaner removes whole batches: offsets may jump forward in
+         * data already synced, and anywhere in a compacted log (whose
+         * recovery point checkpoint may lag behind the last clean). */
+        bool jump_ok = !check || pl->cfg.compact;
+
+        if (rc == SL_OK &&
+            (h.base_offset < seg->next_offset || (h.base_offset != seg->next_offset && !jump_ok) ||
+             !epoch_follows(pl, *epoch, &h))) {
             sc.pos = bpos; /* the tear is at this batch, not after it */
             rc = SL_ECORRUPT;
         }
@@ -244,6 +251,12 @@ handle_gap(sl_plog_t *pl, size_t i, int64_t rp)
 {
     sl_seg_t *seg = pl->segs[i], *nx = pl->segs[i + 1];
 
+    /* A compacted log has gaps wherever the cleaner removed a segment's
+     * last batches, and its recovery point checkpoint may lag behind the
+     * last clean: keep them. (What could also be a lost unsynced tail is
+     * then kept like Kafka keeps it; torn batches are still cut.) */
+    if (pl->cfg.compact && seg->next_offset < nx->base)
+        return SL_OK;
     if (seg->next_offset >= rp) {
         /* The tail of segs[i] was never synced (lost or cut): nothing
          * written after it was acknowledged as durable either, since a
@@ -380,7 +393,7 @@ walk_tail(sl_seg_t *seg)
     while ((rc = sl_seg_scan_next(&sc, false, &h, &bpos)) == SL_OK) {
         /* The indexed batch ends at the entry's offset; later ones follow on. */
         bool ok = bpos > start || start == 0
-                      ? h.base_offset == seg->next_offset
+                      ? h.base_offset >= seg->next_offset /* gaps: compacted */
                       : h.base_offset + h.last_offset_delta == seg->next_offset;
 
         if (!ok)
@@ -515,6 +528,12 @@ sl_plog_load(sl_log_mgr_t *mgr, const char *dir, const char *topic, int32_t part
     int rc;
 
     *out = pl;
+    /* An interrupted log clean is completed first; the indexes of its
+     * segment are then rebuilt by the unclean path. */
+    if ((rc = sl_clean_finish_swaps(dir)) < 0)
+        goto fail;
+    if (rc > 0)
+        clean = false;
     /* Read first: recovery checks batch epochs against it. */
     if (sl_plog_read_epochs(pl) != SL_OK)
         sl_warn(SL_LOG_COMP, "%s-%" PRId32 ": leader-epoch-checkpoint unreadable, ignored", topic,

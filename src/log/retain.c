@@ -103,6 +103,8 @@ sl_plog_retain(sl_plog_t *pl, int64_t now_ms)
 
     if (pl->offline_rc != SL_OK)
         return SL_EOFFLINE;
+    if (pl->cleaning)
+        return 0; /* the cleaner holds the files: next check (cleaner.c) */
     while (deletable(pl, now_ms, total)) {
         int64_t size = pl->segs[0]->size;
 
@@ -129,7 +131,9 @@ sl_plog_delete_records(sl_plog_t *pl, int64_t offset, int64_t *low_watermark)
     if (offset > pl->hw)
         return SL_ERANGE;
     advance_log_start(pl, offset);
-    if (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
+    /* While a clean is in flight the segments go at the next retention
+     * check (reads already stop at the new log start). */
+    if (!pl->cleaning && pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
         while (pl->nsegs > 1 && pl->segs[1]->base <= pl->log_start) {
             if ((rc = delete_oldest(pl)) != SL_OK)
                 return rc;
