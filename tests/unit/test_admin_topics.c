@@ -586,6 +586,36 @@ SL_TEST(store_internal_topics_follow_broker_settings)
     close_store(ts, &cfg);
 }
 
+/* The transaction log's own settings and offsets.topic.replication.factor
+ * shape the internal topics (cluster mode: no single-node cap). */
+SL_TEST(store_internal_topics_follow_replication_and_transaction_settings)
+{
+    sl_broker_config_t cfg;
+    sl_errbuf_t err = {{0}};
+    const sl_topic_t *t;
+    char extra[512];
+
+    snprintf(extra, sizeof(extra),
+             "zookeeper.connect=zk:2181\nlog.dirs=%s/tx\n"
+             "offsets.topic.replication.factor=2\n"
+             "transaction.state.log.num.partitions=4\n"
+             "transaction.state.log.replication.factor=2\n"
+             "transaction.state.log.min.isr=1\n"
+             "transaction.state.log.segment.bytes=2097152\n",
+             sl_test_dir());
+    sl_topics_t *ts = open_store(&cfg, sl_test_dir(), extra);
+
+    sl_topics_set_live_brokers(ts, 3);
+    SL_CHECK_OK(sl_topics_create_internal(ts, SL_STR_LIT("__consumer_offsets"), &t, &err));
+    SL_CHECK_EQ(t->replication_factor, 2);
+    SL_CHECK_OK(sl_topics_create_internal(ts, SL_STR_LIT("__transaction_state"), &t, &err));
+    SL_CHECK_EQ(t->partitions, 4);
+    SL_CHECK_EQ(t->replication_factor, 2);
+    SL_CHECK_EQ(t->cfg.min_insync_replicas, 1);
+    SL_CHECK_EQ(t->cfg.segment_bytes, 2097152);
+    close_store(ts, &cfg);
+}
+
 SL_TEST(store_loader_survives_mutated_files)
 {
     sl_broker_config_t cfg;
