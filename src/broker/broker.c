@@ -214,6 +214,7 @@ start_listeners(sl_broker_t *b)
     sc.max_frame = b->cfg.socket_request_max_bytes;
     sc.idle_ms = b->cfg.connections_max_idle_ms;
     sc.max_conns = b->cfg.max_connections;
+    sc.backlog = b->cfg.socket_listen_backlog_size;
     sc.max_queued_request_bytes =
         sl_cfgdef_long(sl_broker_config_value(&b->cfg, "queued.max.request.bytes", &qsrc), -1);
     /* Sluice's default (500 MiB) follows a larger socket.request.max.bytes;

@@ -2,7 +2,8 @@
 broker per config (started with --override), and an assertion on what a
 client sees (exact error codes, metadata, files on disk, offsets). The
 config -> test mapping is docs/config-audit.md."""
-import socket
+import shutil
+import subprocess
 import struct
 
 import pytest
@@ -249,3 +250,56 @@ def test_socket_request_max_bytes_closes_on_a_larger_frame(broker_factory):
         ok.roundtrip(kwire.request(18, 0, b""))
     finally:
         ok.close()
+
+
+OFFSET_METADATA_TOO_LARGE = 12
+INVALID_REPLICATION_FACTOR = 38
+
+
+def offset_commit_v2_error(bootstrap, group, topic, metadata):
+    body = (kwire.string(group) + struct.pack(">i", -1) + kwire.string("") + struct.pack(">q", -1)
+            + struct.pack(">i", 1) + kwire.string(topic) + struct.pack(">i", 1)
+            + struct.pack(">iq", 0, 1) + kwire.string(metadata))
+    c = kwire.Conn(bootstrap)
+    try:
+        r = Reader(c.roundtrip(kwire.request(8, 2, body)))
+    finally:
+        c.close()
+    r.i32()  # correlation id
+    r.i32()  # topic count
+    r.string()
+    r.i32()  # partition count
+    r.i32()  # partition index
+    return r.i16()
+
+
+def test_offset_metadata_max_bytes_refuses_longer_metadata(broker_factory):
+    b = broker_factory({"offset.metadata.max.bytes": "10"})
+    metadata_v4(b.bootstrap, ["om"], allow_auto_create=True)
+    assert offset_commit_v2_error(b.bootstrap, "gm", "om", "x" * 11) == OFFSET_METADATA_TOO_LARGE
+    assert offset_commit_v2_error(b.bootstrap, "gm", "om", "x" * 10) == 0
+
+
+def test_default_replication_factor_applies_to_creates_without_one(broker_factory):
+    from confluent_kafka.admin import NewTopic
+    b = broker_factory({"default.replication.factor": "2"})
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    fut = admin.create_topics([NewTopic("rf", num_partitions=1, replication_factor=-1)])["rf"]
+    with pytest.raises(Exception) as e:
+        fut.result(DEADLINE_S)
+    assert e.value.args[0].code() == INVALID_REPLICATION_FACTOR
+    fut = admin.create_topics([NewTopic("rf", num_partitions=1, replication_factor=1)])["rf"]
+    assert fut.result(DEADLINE_S) is None
+
+
+def listen_backlog(port):
+    """Send-Q of a listening TCP socket is its accept backlog (ss(8))."""
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[2])
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss(8)")
+def test_socket_listen_backlog_size_sets_the_accept_backlog(broker_factory):
+    b = broker_factory({"socket.listen.backlog.size": "37"})
+    assert listen_backlog(b.port) == 37
