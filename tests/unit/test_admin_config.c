@@ -1061,9 +1061,31 @@ SL_TEST(docs_list_every_config)
         for (size_t i = 0; i < n; i++) {
             char row[128];
 
+            const char *at, *eol;
+            char line[2048];
+
             snprintf(row, sizeof(row), "| `%s` |", d[i].name);
-            if (strstr(text, row) == NULL)
+            if ((at = strstr(text, row)) == NULL) {
                 sl_test_fail(__FILE__, __LINE__, "docs/configuration.md lacks %s", d[i].name);
+                continue;
+            }
+            /* The Honoured column of its table row (8 columns; other
+             * tables name configs too) must say what the table, and so
+             * DescribeConfigs' documentation, says. */
+            for (;;) {
+                int bars = 0;
+
+                eol = strchr(at, '\n');
+                snprintf(line, sizeof(line), "%.*s", (int)(eol ? eol - at : (ptrdiff_t)strlen(at)),
+                         at);
+                for (const char *c = line; *c; c++)
+                    bars += *c == '|';
+                if (bars >= 9 || (at = strstr(at + 1, row)) == NULL)
+                    break;
+            }
+            if (strstr(line, d[i].honoured ? "| yes |" : "| accepted |") == NULL)
+                sl_test_fail(__FILE__, __LINE__, "docs/configuration.md: %s should be marked %s",
+                             d[i].name, d[i].honoured ? "yes" : "accepted");
         }
     }
     free(text);
