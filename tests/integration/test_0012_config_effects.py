@@ -4,6 +4,7 @@ client sees (exact error codes, metadata, files on disk, offsets). The
 config -> test mapping is docs/config-audit.md."""
 import shutil
 import subprocess
+import time
 import struct
 
 import pytest
@@ -83,10 +84,10 @@ def metadata_v4(bootstrap, topics, allow_auto_create):
     return brokers, dict(r.array(topic))
 
 
-def produce_error(bootstrap, topic, values):
+def produce_error(bootstrap, topic, values, timestamp=1_700_000_000_000):
     c = kwire.Conn(bootstrap)
     try:
-        resp = c.roundtrip(kwire.produce_v3(topic, 0, kwire.batch(values)))
+        resp = c.roundtrip(kwire.produce_v3(topic, 0, kwire.batch(values, timestamp=timestamp)))
     finally:
         c.close()
     r = Reader(resp)
@@ -303,3 +304,28 @@ def listen_backlog(port):
 def test_socket_listen_backlog_size_sets_the_accept_backlog(broker_factory):
     b = broker_factory({"socket.listen.backlog.size": "37"})
     assert listen_backlog(b.port) == 37
+
+
+INVALID_RECORD = 87
+
+
+def test_log_cleanup_policy_compact_is_the_default_of_new_topics(broker_factory):
+    """A compacted topic refuses records without a key: the broker default
+    reached the auto-created topic."""
+    b = broker_factory({"log.cleanup.policy": "compact"})
+    metadata_v4(b.bootstrap, ["lcp"], allow_auto_create=True)
+    assert produce_error(b.bootstrap, "lcp", [b"no key"]) == INVALID_RECORD
+
+
+def test_log_roll_ms_rolls_an_old_segment_on_the_next_append(broker_factory):
+    """As in Kafka, the age is that of the records: the first batch's
+    timestamp against the new batch's, so each batch is stamped now."""
+    b = broker_factory({"log.roll.ms": "50"})
+    metadata_v4(b.bootstrap, ["roll"], allow_auto_create=True)
+    part = b.data_dir / "roll-0"
+
+    def rolled():
+        assert produce_error(b.bootstrap, "roll", [b"r"], timestamp=int(time.time() * 1000)) == 0
+        return len(list(part.glob("*.log"))) > 1
+
+    wait_until(rolled, DEADLINE_S, "a time-based segment roll")
