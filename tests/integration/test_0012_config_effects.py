@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 import kwire
-from conftest import wait_until
+from conftest import SLUICE_BIN, wait_until
 
 DEADLINE_S = 60
 MESSAGE_TOO_LARGE = 10
@@ -329,3 +329,17 @@ def test_log_roll_ms_rolls_an_old_segment_on_the_next_append(broker_factory):
         return len(list(part.glob("*.log"))) > 1
 
     wait_until(rolled, DEADLINE_S, "a time-based segment roll")
+
+
+def test_log_dir_alone_places_the_data(tmp_path):
+    """The fixture always sets log.dirs; log.dir is its fallback."""
+    data = tmp_path / "single-dir"
+    proc = subprocess.Popen([SLUICE_BIN, "serve", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+                             "--override", f"log.dir={data}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: (data / "meta.properties").exists(), DEADLINE_S,
+                   "meta.properties under log.dir")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
