@@ -3,9 +3,10 @@ broker per config (started with --override), and an assertion on what a
 client sees (exact error codes, metadata, files on disk, offsets). The
 config -> test mapping is docs/config-audit.md."""
 import shutil
+import struct
 import subprocess
 import time
-import struct
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -343,3 +344,16 @@ def test_log_dir_alone_places_the_data(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def thread_count(pid):
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def test_log_cleaner_threads_starts_that_many_cleaners(broker_factory):
+    """Two brokers differing only in log.cleaner.threads differ by exactly
+    that many threads once listening (nothing else is started lazily by an
+    idle broker)."""
+    one = broker_factory({"log.cleaner.threads": "1"})
+    three = broker_factory({"log.cleaner.threads": "3"})
+    assert thread_count(three.proc.pid) - thread_count(one.proc.pid) == 2
