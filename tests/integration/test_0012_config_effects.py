@@ -357,3 +357,31 @@ def test_log_cleaner_threads_starts_that_many_cleaners(broker_factory):
     one = broker_factory({"log.cleaner.threads": "1"})
     three = broker_factory({"log.cleaner.threads": "3"})
     assert thread_count(three.proc.pid) - thread_count(one.proc.pid) == 2
+
+
+def offset_fetch_v1(bootstrap, group, topic):
+    body = (kwire.string(group) + struct.pack(">i", 1) + kwire.string(topic)
+            + struct.pack(">ii", 1, 0))
+    c = kwire.Conn(bootstrap)
+    try:
+        r = Reader(c.roundtrip(kwire.request(9, 1, body)))
+    finally:
+        c.close()
+    r.i32()  # correlation id
+    r.i32()  # topic count
+    r.string()
+    r.i32()  # partition count
+    r.i32()  # partition index
+    return r.i64()
+
+
+def test_offsets_retention_minutes_expires_a_commit(broker_factory):
+    """The smallest retention is one minute: this test takes about that long.
+    offsets.retention.check.interval.ms makes the expiry run while it polls."""
+    b = broker_factory({"offsets.retention.minutes": "1",
+                        "offsets.retention.check.interval.ms": "200"})
+    metadata_v4(b.bootstrap, ["exp"], allow_auto_create=True)
+    assert offset_commit_v2_error(b.bootstrap, "gexp", "exp", "") == 0
+    assert offset_fetch_v1(b.bootstrap, "gexp", "exp") == 1
+    wait_until(lambda: offset_fetch_v1(b.bootstrap, "gexp", "exp") == -1, 120,
+               "the committed offset to expire")
