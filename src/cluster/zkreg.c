@@ -248,7 +248,8 @@ on_epoch_set(void *arg, int rc, const char *data, int len, int32_t version)
         read_controller(el);
         return;
     }
-    sl_error("zk", "cannot update /controller_epoch: %s", sl_strerror(rc));
+    sl_warn("zk", "cannot update /controller_epoch: %s (trying again on reconnect)",
+            sl_strerror(rc));
 }
 
 static void read_epoch(sl_zk_elect_t *el);
@@ -265,7 +266,8 @@ on_epoch_created(void *arg, int rc, const char *data, int len, int32_t version)
     if (rc == SL_OK || rc == SL_EEXIST)
         read_epoch(el);
     else
-        sl_error("zk", "cannot create /controller_epoch: %s", sl_strerror(rc));
+        sl_warn("zk", "cannot create /controller_epoch: %s (trying again on reconnect)",
+                sl_strerror(rc));
 }
 
 static void
@@ -285,7 +287,8 @@ on_epoch_read(void *arg, int rc, const char *data, int len, int32_t version)
     }
     if (rc != SL_OK) {
         el->in_flight = false;
-        sl_error("zk", "cannot read /controller_epoch: %s", sl_strerror(rc));
+        sl_warn("zk", "cannot read /controller_epoch: %s (trying again on reconnect)",
+                sl_strerror(rc));
         return;
     }
     el->epoch = (int32_t)strtol(data ? data : "0", NULL, 10) + 1;
@@ -313,7 +316,7 @@ on_controller_read(void *arg, int rc, const char *data, int len, int32_t version
         return;
     }
     if (rc != SL_OK) {
-        sl_error("zk", "cannot read /controller: %s", sl_strerror(rc));
+        sl_warn("zk", "cannot read /controller: %s (trying again on reconnect)", sl_strerror(rc));
         return;
     }
     if (data == NULL || !json_int(data, "brokerid", &id))
@@ -355,7 +358,7 @@ on_created(void *arg, int rc, const char *data, int len, int32_t version)
         read_controller(el);
         return;
     }
-    sl_error("zk", "cannot create /controller: %s", sl_strerror(rc));
+    sl_warn("zk", "cannot create /controller: %s (trying again on reconnect)", sl_strerror(rc));
 }
 
 static void
@@ -384,6 +387,16 @@ sl_zkreg_elect_start(sl_zk_elect_t *el)
 void
 sl_zkreg_elect_event(sl_zk_elect_t *el, sl_zk_event_t ev, const char *path)
 {
+    if (ev == SL_ZK_EV_CONNECTED) {
+        /* Back after a connection loss within the session: a step that
+         * failed with it left the election idle; look again (re-reading
+         * /controller also re-arms its watch). */
+        if (el->in_flight)
+            el->again = true;
+        else
+            read_controller(el);
+        return;
+    }
     if (strcmp(path, "/controller") != 0)
         return;
     if (el->in_flight) {

@@ -183,3 +183,29 @@ def test_unreachable_zookeeper_times_out(tmp_path):
     out = p.stdout.decode(errors="replace")
     assert p.returncode == 1, out
     assert f"Timed out waiting for connection to ZooKeeper at 127.0.0.1:{port}" in out
+
+
+def test_session_expiry_registers_again(zookeeper, kz, broker_factory):
+    b = broker_factory(zk_overrides(zookeeper, 9))
+    wait_controller(kz)
+    wait_epoch(kz, 1)
+    _, before = kz.get("/brokers/ids/9")
+    # A broker frozen for longer than its session timeout loses the session
+    # (ZooKeeper deletes its ephemerals); when it runs again the client hears
+    # "expired" and the broker must open a new session and register again.
+    b.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: kz.exists("/brokers/ids/9") is None, DEADLINE_S,
+                   "the frozen broker's session to expire")
+    finally:
+        b.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: kz.exists("/brokers/ids/9") is not None, DEADLINE_S,
+               "the broker to register again")
+    reg, after = get_json(kz, "/brokers/ids/9")
+    assert after.ephemeralOwner != before.ephemeralOwner
+    assert reg["port"] == b.port
+    assert wait_controller(kz)["brokerid"] == 9
+    wait_epoch(kz, 2)
+    assert "ZooKeeper session expired" in b.log()
+    assert b.alive()
+    assert b.stop() == 0
