@@ -351,6 +351,13 @@ SL_MUST_CHECK int sl_cluster_mode_start(sl_broker_t *b);
 void sl_cluster_mode_stop(sl_broker_t *b);
 /* The controller's id (self on a single node; -1 while unknown). */
 int32_t sl_cluster_mode_controller(const sl_broker_t *b);
+/* The brokers Metadata and DescribeCluster list: the live registrations
+ * under /brokers/ids (watched) with an endpoint for this broker's first
+ * advertised listener, plus self; just self on a single node. Borrowed
+ * (valid until the loop runs again), ids ascending, at most cap;
+ * sl_cluster_mode_broker_count is an upper bound for cap. */
+size_t sl_cluster_mode_brokers(const sl_broker_t *b, sl_zk_broker_t *out, size_t cap);
+size_t sl_cluster_mode_broker_count(const sl_broker_t *b);
 
 /* apis.c */
 const sl_api_t *sl_apis_find(int16_t key);

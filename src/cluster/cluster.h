@@ -178,6 +178,8 @@ void sl_zk_acreate(sl_zk_t *zk, const char *path, const char *data, int len, int
 void sl_zk_aget(sl_zk_t *zk, const char *path, bool watch, sl_zk_done_fn done, void *arg);
 void sl_zk_aset(sl_zk_t *zk, const char *path, const char *data, int len, int32_t version,
                 sl_zk_done_fn done, void *arg);
+/* The children's names, joined by '/' into data (len 0 for none). */
+void sl_zk_achildren(sl_zk_t *zk, const char *path, bool watch, sl_zk_done_fn done, void *arg);
 
 /* ======================================================================== */
 /* Broker registration and controller election (zkreg.c)                   */
@@ -201,6 +203,19 @@ typedef struct sl_zk_endpoint {
  * not fit. */
 bool sl_zkreg_broker_json(const sl_zk_endpoint_t *eps, size_t n, const char *rack,
                           int64_t timestamp_ms, char *out, size_t cap);
+/* One registered broker as another broker's /brokers/ids/<id> says.
+ * sl_zkreg_parse_broker picks the endpoint of `listener`; false when the
+ * registration has none (or does not parse). host is heap-owned. */
+typedef struct sl_zk_broker {
+    int32_t id;
+    char *host;
+    int32_t port;
+    char *rack; /* NULL when unset */
+} sl_zk_broker_t;
+
+bool sl_zkreg_parse_broker(const char *json, const char *listener, sl_zk_broker_t *out);
+void sl_zk_broker_deinit(sl_zk_broker_t *zb);
+
 /* Creates the ephemeral /brokers/ids/<id>. SL_EEXIST (with a sentence)
  * when another session holds it. Blocking. */
 SL_MUST_CHECK int sl_zkreg_register(sl_zk_t *zk, int32_t broker_id, const char *json, char *errmsg,

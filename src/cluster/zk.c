@@ -206,6 +206,35 @@ on_string(int zrc, const char *value, const void *data)
     on_data(zrc, NULL, -1, NULL, data);
 }
 
+static void
+on_strings(int zrc, const struct String_vector *sv, const void *data)
+{
+    zk_item_t *it = (zk_item_t *)data;
+    size_t n = 0;
+
+    it->zrc = zrc;
+    if (zrc == ZOK && sv) {
+        for (int i = 0; i < sv->count; i++)
+            n += strlen(sv->data[i]) + 1;
+        it->data = malloc(n + 1);
+        if (it->data) {
+            size_t o = 0;
+
+            for (int i = 0; i < sv->count; i++) {
+                size_t l = strlen(sv->data[i]);
+
+                if (i)
+                    it->data[o++] = '/';
+                memcpy(it->data + o, sv->data[i], l);
+                o += l;
+            }
+            it->data[o] = '\0';
+            it->len = (int)o;
+        }
+    }
+    push(it->zk, it);
+}
+
 /* ---- sessions ------------------------------------------------------------------ */
 
 static int
@@ -477,4 +506,12 @@ sl_zk_aset(sl_zk_t *zk, const char *path, const char *data, int len, int32_t ver
     zk_item_t *it = op_new(zk, done, arg);
 
     op_submitted(zk, it, zoo_aset(zk->zh, path, data, len, version, on_stat, it));
+}
+
+void
+sl_zk_achildren(sl_zk_t *zk, const char *path, bool watch, sl_zk_done_fn done, void *arg)
+{
+    zk_item_t *it = op_new(zk, done, arg);
+
+    op_submitted(zk, it, zoo_aget_children(zk->zh, path, watch, on_strings, it));
 }

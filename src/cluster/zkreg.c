@@ -176,6 +176,45 @@ sl_zkreg_broker_json(const sl_zk_endpoint_t *eps, size_t n, const char *rack, in
     return true;
 }
 
+void
+sl_zk_broker_deinit(sl_zk_broker_t *zb)
+{
+    free(zb->host);
+    free(zb->rack);
+    zb->host = zb->rack = NULL;
+}
+
+bool
+sl_zkreg_parse_broker(const char *json, const char *listener, sl_zk_broker_t *out)
+{
+    char rack[256], pat[128];
+    const char *eps = strstr(json, "\"endpoints\"");
+    const char *end = eps ? strstr(eps, "\"]") : NULL; /* past "[::1]:9092" */
+    const char *p, *hs, *he, *colon;
+    int n = snprintf(pat, sizeof(pat), "\"%s://", listener);
+
+    if (end == NULL || n <= 0 || (size_t)n >= sizeof(pat))
+        return false;
+    p = strstr(eps, pat);
+    if (p == NULL || p > end)
+        return false;
+    hs = p + n;
+    if ((he = strchr(hs, '"')) == NULL || he > end)
+        return false;
+    /* host:port, or [v6]:port */
+    for (colon = he; colon > hs && *colon != ':'; colon--)
+        ;
+    if (colon == hs)
+        return false;
+    out->port = (int32_t)strtol(colon + 1, NULL, 10);
+    if (*hs == '[' && colon[-1] == ']')
+        out->host = sl_xstrndup(hs + 1, (size_t)(colon - hs - 2));
+    else
+        out->host = sl_xstrndup(hs, (size_t)(colon - hs));
+    out->rack = json_str(json, "rack", rack, sizeof(rack)) ? sl_xstrdup(rack) : NULL;
+    return out->host != NULL && out->port > 0 && out->port < 65536;
+}
+
 int
 sl_zkreg_register(sl_zk_t *zk, int32_t broker_id, const char *json, char *errmsg, size_t errlen)
 {

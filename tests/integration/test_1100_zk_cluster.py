@@ -122,6 +122,13 @@ def test_killed_broker_registration_expires(zookeeper, kz, broker_factory):
     wait_until(lambda: kz.exists("/controller") is None, DEADLINE_S, "/controller to expire")
 
 
+def cluster_view(b):
+    """(controller id, {id: port}) as a client sees it through Metadata."""
+    from confluent_kafka.admin import AdminClient
+    md = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(timeout=30)
+    return md.controller_id, {i: m.port for i, m in md.brokers.items()}
+
+
 def test_controller_failover(zookeeper, kz, broker_factory):
     b1 = broker_factory(zk_overrides(zookeeper, 1), name="b1")
     assert wait_controller(kz)["brokerid"] == 1
@@ -130,6 +137,11 @@ def test_controller_failover(zookeeper, kz, broker_factory):
     assert sorted(kz.get_children("/brokers/ids")) == ["1", "2"]
     wait_until(lambda: "controller is broker 1" in b2.log(), DEADLINE_S, "b2 to see controller 1")
     assert get_json(kz, "/controller")[0]["brokerid"] == 1
+    # Metadata from either broker lists both (from /brokers/ids) and the
+    # controller (from /controller).
+    both = (1, {1: b1.port, 2: b2.port})
+    wait_until(lambda: cluster_view(b1) == both, DEADLINE_S, "b1's Metadata to list both")
+    wait_until(lambda: cluster_view(b2) == both, DEADLINE_S, "b2's Metadata to list both")
 
     b1.kill()
     ctl = wait_controller(kz, not_id=1)
@@ -137,6 +149,8 @@ def test_controller_failover(zookeeper, kz, broker_factory):
     wait_epoch(kz, 2)
     wait_until(lambda: "became controller (epoch 2)" in b2.log(), DEADLINE_S, "b2's log line")
     assert kz.get_children("/brokers/ids") == ["2"]
+    wait_until(lambda: cluster_view(b2) == (2, {2: b2.port}), DEADLINE_S,
+               "b2's Metadata to list itself as controller")
 
 
 def test_duplicate_broker_id_refused(zookeeper, kz, broker_factory, tmp_path):

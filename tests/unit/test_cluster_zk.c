@@ -42,3 +42,29 @@ SL_TEST(zk_broker_json_no_plaintext_and_too_small)
     SL_CHECK(strstr(out, "\"port\":-1,\"version\":5}") != NULL);
     SL_CHECK(!sl_zkreg_broker_json(&ep, 1, NULL, 5, tiny, sizeof(tiny)));
 }
+
+SL_TEST(zk_parse_broker_picks_listener)
+{
+    const char *json =
+        "{\"listener_security_protocol_map\":{\"CLIENT\":\"PLAINTEXT\",\"REPL\":\"PLAINTEXT\"},"
+        "\"endpoints\":[\"CLIENT://[::1]:9093\",\"REPL://10.0.0.5:9094\"],\"rack\":\"r2\","
+        "\"jmx_port\":-1,\"host\":null,\"port\":-1,\"version\":5}";
+    sl_zk_broker_t zb = {0};
+
+    SL_CHECK(sl_zkreg_parse_broker(json, "REPL", &zb));
+    SL_CHECK_STR(zb.host, "10.0.0.5");
+    SL_CHECK_EQ(zb.port, 9094);
+    SL_CHECK_STR(zb.rack, "r2");
+    sl_zk_broker_deinit(&zb);
+    SL_CHECK(sl_zkreg_parse_broker(json, "CLIENT", &zb));
+    SL_CHECK_STR(zb.host, "::1");
+    SL_CHECK_EQ(zb.port, 9093);
+    sl_zk_broker_deinit(&zb);
+    SL_CHECK(!sl_zkreg_parse_broker(json, "OTHER", &zb));
+    sl_zk_broker_deinit(&zb);
+    SL_CHECK(!sl_zkreg_parse_broker("{\"endpoints\":[\"REPL://h:99999\"]}", "REPL", &zb));
+    sl_zk_broker_deinit(&zb);
+    SL_CHECK(!sl_zkreg_parse_broker("{\"endpoints\":[\"REPL://nohost\"]}", "REPL", &zb));
+    sl_zk_broker_deinit(&zb);
+    SL_CHECK(!sl_zkreg_parse_broker("{}", "REPL", &zb));
+}
