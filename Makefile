@@ -36,7 +36,7 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla 
 WERROR ?= -Werror
 CFLAGS += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -Isrc -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LIBS    = -lzstd -llz4 -lsnappy -lz -lpthread -lm
+LIBS    = -lzookeeper_mt -lzstd -llz4 -lsnappy -lz -lpthread -lm
 CMD_LIBS = -lrdkafka
 
 LIB_SRC  := $(sort $(shell find src -name '*.c'))

@@ -3,21 +3,23 @@
 # are installed. Needs root (or sudo).
 #
 #   tools/deps.sh build   what building and running the broker needs (~40 MB):
-#                         gcc, make and the compression and librdkafka headers
+#                         gcc, make and the compression, librdkafka and ZooKeeper
+#                         C client headers
 #   tools/deps.sh test    the above plus what the test suites, checks and
 #                         benchmarks use: clang, cppcheck, kcat, Python Kafka
 #                         clients, Go with sarama/kafka-go, Node for kafkajs,
-#                         fio, iperf3, redis (~2 GB)
+#                         fio, iperf3, redis, ZooKeeper (server + kazoo) for the
+#                         cluster-mode tests (~2 GB)
 #   tools/deps.sh         the same as `test`
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-test}
-BUILD_PKGS="gcc make libc6-dev zlib1g-dev liblz4-dev libsnappy-dev libzstd-dev librdkafka-dev"
+BUILD_PKGS="gcc make libc6-dev zlib1g-dev liblz4-dev libsnappy-dev libzstd-dev librdkafka-dev libzookeeper-mt-dev"
 TEST_PKGS="clang libclang-rt-14-dev pkg-config clang-format cppcheck libssl-dev \
  kcat python3 python3-kafka python3-confluent-kafka python3-pytest \
  python3-snappy python3-lz4 python3-zstandard python3-pil python3-xxhash \
  golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
- fio iperf3 procps redis-server redis-tools"
+ fio iperf3 procps redis-server redis-tools zookeeper python3-kazoo"
 case "$what" in
 build) PKGS=$BUILD_PKGS ;;
 test)

@@ -459,16 +459,14 @@ static const sl_cfgdef_t broker_defs[] = {
        "broker: no elections)."),
     BK("zookeeper.connect", STRING, N, RO, H, V_NONE,
        "ZooKeeper hosts (host:port,...[/chroot]); set = cluster mode, unset = single node."),
-    BK("zookeeper.connection.timeout.ms", INT, N, RO, A, V_NONE,
-       "Timeout of the first ZooKeeper connection; unset = the session timeout"
-       " (accepted, no effect: no ZooKeeper client yet)."),
+    BK("zookeeper.connection.timeout.ms", INT, N, RO, H, V_NONE,
+       "Timeout of the first ZooKeeper connection; unset = the session timeout."),
     BK("zookeeper.max.in.flight.requests", INT, "10", RO, A, V_MIN(1),
        "ZooKeeper requests in flight."),
     BK("zookeeper.metadata.migration.enable", BOOLEAN, "false", RO, A, V_NONE,
        "ZooKeeper to KRaft migration switch (not supported)."),
-    BK("zookeeper.session.timeout.ms", INT, "18000", RO, A, V_NONE,
-       "ZooKeeper session timeout"
-       " (accepted, no effect: no ZooKeeper client yet)."),
+    BK("zookeeper.session.timeout.ms", INT, "18000", RO, H, V_NONE,
+       "ZooKeeper session timeout."),
     BK("zookeeper.set.acl", BOOLEAN, "false", RO, A, V_NONE,
        "Put ACLs on the znodes the broker creates."),
 };

@@ -292,6 +292,8 @@ sl_broker_start(sl_broker_t *b, const sl_props_t *props)
             return SL_EIO;
         }
     }
+    if ((rc = sl_cluster_mode_prepare(b)) != SL_OK)
+        return rc;
     rc = sl_topics_open(&b->cfg, &b->topics, &err);
     if (rc != SL_OK) {
         sl_error("broker", "cannot open topic metadata: %s", err.msg);
@@ -320,6 +322,8 @@ sl_broker_start(sl_broker_t *b, const sl_props_t *props)
         return rc;
     if ((rc = start_listeners(b)) != SL_OK)
         return rc;
+    if ((rc = sl_cluster_mode_start(b)) != SL_OK)
+        return rc;
     if ((rc = sl_loop_signal(b->loop, SIGTERM, on_signal, b)) != SL_OK ||
         (rc = sl_loop_signal(b->loop, SIGINT, on_signal, b)) != SL_OK)
         return rc;
@@ -338,6 +342,7 @@ sl_broker_stop(sl_broker_t *b)
         sl_server_free(b->srv); /* cancels parked requests */
     }
     sl_groups_stop(b);
+    sl_cluster_mode_stop(b);
     sl_purgatory_deinit(&b->fetch_purgatory);
     if (b->loop)
         sl_timer_stop(b->loop, &b->tick);

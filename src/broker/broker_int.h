@@ -35,6 +35,7 @@
 #include "proto/validate.h"
 
 typedef struct sl_broker sl_broker_t;
+typedef struct sl_cluster_mode sl_cluster_mode_t;
 typedef struct sl_req sl_req_t;
 typedef struct sl_bpart sl_bpart_t;
 typedef struct sl_btopic sl_btopic_t;
@@ -319,16 +320,17 @@ struct sl_broker {
     int32_t node_id;
     char *adv_host;
     int32_t adv_port;
-    sl_buf_t scratch;         /* decompression buffer, reused */
-    int64_t down_inflight;    /* down-converted Fetch records held, not yet sent (h_fetch.c) */
-    int64_t fetch_parked_mem; /* request memory held by parked fetches (h_fetch.c) */
-    sl_gcoord_t *gc;          /* consumer groups */
-    sl_timer_t gtimer;        /* the coordinator's next deadline */
-    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
-    int64_t fd_limit;         /* RLIMIT_NOFILE after raising it (fdlimit.c) */
-    int64_t fd_warned_ms;     /* last "auto-creation refused" warning */
-    sl_pid_alloc_t pids;      /* InitProducerId (h_producer_id.c) */
-    int64_t txn_warned_ms;    /* last "transactions not supported" warning */
+    sl_buf_t scratch;           /* decompression buffer, reused */
+    int64_t down_inflight;      /* down-converted Fetch records held, not yet sent (h_fetch.c) */
+    int64_t fetch_parked_mem;   /* request memory held by parked fetches (h_fetch.c) */
+    sl_gcoord_t *gc;            /* consumer groups */
+    sl_timer_t gtimer;          /* the coordinator's next deadline */
+    sl_dlist_t gpersists;       /* coordinator writes awaiting fsync */
+    int64_t fd_limit;           /* RLIMIT_NOFILE after raising it (fdlimit.c) */
+    int64_t fd_warned_ms;       /* last "auto-creation refused" warning */
+    sl_pid_alloc_t pids;        /* InitProducerId (h_producer_id.c) */
+    int64_t txn_warned_ms;      /* last "transactions not supported" warning */
+    sl_cluster_mode_t *cluster; /* zookeeper.connect set (cluster_mode.c), else NULL */
     bool stopping;
 };
 
@@ -339,6 +341,23 @@ struct sl_broker {
 void sl_broker_init(sl_broker_t *b);
 SL_MUST_CHECK int sl_broker_start(sl_broker_t *b, const sl_props_t *props);
 void sl_broker_stop(sl_broker_t *b);
+
+/* cluster_mode.c: nothing happens unless zookeeper.connect is set.
+ * prepare: ZooKeeper session, persistent paths, /cluster/id against
+ * meta.properties (before the topic store opens). start: registration and
+ * controller election (after the listeners). stop: closes the session. */
+SL_MUST_CHECK int sl_cluster_mode_prepare(sl_broker_t *b);
+SL_MUST_CHECK int sl_cluster_mode_start(sl_broker_t *b);
+void sl_cluster_mode_stop(sl_broker_t *b);
+/* The controller's id (self on a single node; -1 while unknown). */
+int32_t sl_cluster_mode_controller(const sl_broker_t *b);
+/* The brokers Metadata and DescribeCluster list: the live registrations
+ * under /brokers/ids (watched) with an endpoint for this broker's first
+ * advertised listener, plus self; just self on a single node. Borrowed
+ * (valid until the loop runs again), ids ascending, at most cap;
+ * sl_cluster_mode_broker_count is an upper bound for cap. */
+size_t sl_cluster_mode_brokers(const sl_broker_t *b, sl_zk_broker_t *out, size_t cap);
+size_t sl_cluster_mode_broker_count(const sl_broker_t *b);
 
 /* apis.c */
 const sl_api_t *sl_apis_find(int16_t key);

@@ -92,16 +92,31 @@ fill_topic(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_MetadataResponseTo
         fill_partition(req, &mt->Partitions.items[p], bt->parts[p]);
 }
 
+/* The broker table may change before the response is encoded (a parked
+ * Metadata): copy its strings into the request. */
+static sl_str_t
+arena_str(sl_req_t *req, const char *s)
+{
+    return s ? sl_str_c(sl_arena_strdup(&req->arena, sl_str_c(s))) : sl_str_c(NULL);
+}
+
 static void
 fill_brokers(sl_broker_t *b, sl_req_t *req, sl_MetadataResponse_t *resp)
 {
-    SL_KARR(req, resp->Brokers, 1, sl_MetadataResponse_MetadataResponseBroker_init);
-    resp->Brokers.items[0].NodeId = b->node_id;
-    resp->Brokers.items[0].Host = sl_str_c(b->adv_host);
-    resp->Brokers.items[0].Port = b->adv_port;
-    resp->Brokers.items[0].Rack = sl_str_c(b->cfg.rack);
+    size_t cap = sl_cluster_mode_broker_count(b);
+    sl_zk_broker_t *zb = sl_arena_array(&req->arena, cap, sizeof(*zb));
+    size_t n = sl_cluster_mode_brokers(b, zb, cap);
+
+    /* Cluster mode: the live registrations under /brokers/ids. */
+    SL_KARR(req, resp->Brokers, n, sl_MetadataResponse_MetadataResponseBroker_init);
+    for (size_t i = 0; i < n; i++) {
+        resp->Brokers.items[i].NodeId = zb[i].id;
+        resp->Brokers.items[i].Host = arena_str(req, zb[i].host);
+        resp->Brokers.items[i].Port = zb[i].port;
+        resp->Brokers.items[i].Rack = arena_str(req, zb[i].rack);
+    }
     resp->ClusterId = sl_str_c(sl_topics_cluster_id(b->topics));
-    resp->ControllerId = b->node_id;
+    resp->ControllerId = sl_cluster_mode_controller(b);
 }
 
 static void
@@ -170,12 +185,18 @@ sl_h_DescribeCluster(sl_req_t *req)
     sl_DescribeClusterResponse_t *resp = sl_req_resp_new(req);
 
     resp->ClusterId = sl_str_c(sl_topics_cluster_id(b->topics));
-    resp->ControllerId = b->node_id;
-    SL_KARR(req, resp->Brokers, 1, sl_DescribeClusterResponse_DescribeClusterBroker_init);
-    resp->Brokers.items[0].BrokerId = b->node_id;
-    resp->Brokers.items[0].Host = sl_str_c(b->adv_host);
-    resp->Brokers.items[0].Port = b->adv_port;
-    resp->Brokers.items[0].Rack = sl_str_c(b->cfg.rack);
+    size_t cap = sl_cluster_mode_broker_count(b);
+    sl_zk_broker_t *zb = sl_arena_array(&req->arena, cap, sizeof(*zb));
+    size_t n = sl_cluster_mode_brokers(b, zb, cap);
+
+    resp->ControllerId = sl_cluster_mode_controller(b);
+    SL_KARR(req, resp->Brokers, n, sl_DescribeClusterResponse_DescribeClusterBroker_init);
+    for (size_t i = 0; i < n; i++) {
+        resp->Brokers.items[i].BrokerId = zb[i].id;
+        resp->Brokers.items[i].Host = arena_str(req, zb[i].host);
+        resp->Brokers.items[i].Port = zb[i].port;
+        resp->Brokers.items[i].Rack = arena_str(req, zb[i].rack);
+    }
     return SL_OK;
 }
 
