@@ -451,6 +451,7 @@ int sl_h_DescribeConfigs(sl_req_t *req);
 int sl_h_AlterConfigs(sl_req_t *req);
 int sl_h_IncrementalAlterConfigs(sl_req_t *req);
 int sl_h_DeleteRecords(sl_req_t *req);
+int sl_h_OffsetForLeaderEpoch(sl_req_t *req);
 int sl_h_DescribeCluster(sl_req_t *req);
 int sl_h_InitProducerId(sl_req_t *req);
 int sl_h_JoinGroup(sl_req_t *req);

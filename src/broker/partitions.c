@@ -38,11 +38,18 @@ static sl_bpart_t *
 bpart_new(sl_broker_t *b, sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
 {
     sl_bpart_t *bp = sl_xcalloc(1, sizeof(*bp));
+    int32_t epoch = SL_MAX(sl_plog_leader_epoch(pl), 0);
 
     bp->topic = bt;
     bp->index = index;
     bp->pl = pl;
-    sl_pstate_init_local(&bp->st, index, b->node_id, SL_MAX(sl_plog_leader_epoch(pl), 0));
+    sl_pstate_init_local(&bp->st, index, b->node_id, epoch);
+    /* Becoming leader records the epoch's start at the log end when the
+     * epoch cache has no such epoch yet (Kafka's makeLeader): without it a
+     * log that never saw a second leader has an empty cache, and
+     * OffsetsForLeaderEpoch of epoch 0 would answer UNDEFINED, which a
+     * KIP-320 consumer takes for truncation. */
+    sl_plog_set_leader_epoch(pl, epoch);
     sl_dkey_init(&bp->fetch_key);
     sl_dlist_init(&bp->produce_waiters);
     bp->compact_base = -1;

@@ -363,6 +363,103 @@ SL_TEST(pstate_kip320_epoch_checks)
     tb_stop(&t);
 }
 
+/* ---- OffsetsForLeaderEpoch ------------------------------------------------------ */
+
+typedef struct epoch_end {
+    int16_t code;
+    int32_t epoch;
+    int64_t end;
+} epoch_end_t;
+
+/* One OffsetsForLeaderEpoch of topic-p: the end of `epoch` as the leader
+ * knows it, with the client's current epoch (-1: none). */
+static epoch_end_t
+epoch_one(tb_t *t, int16_t ver, const char *topic, int32_t p, int32_t current, int32_t epoch)
+{
+    sl_OffsetForLeaderEpochRequest_t q;
+    sl_OffsetForLeaderEpochResponse_t r;
+    sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_t *qp;
+    sl_OffsetForLeaderEpochResponse_EpochEndOffset_t *rp;
+
+    sl_OffsetForLeaderEpochRequest_init(&q);
+    q.ReplicaId = -1;
+    SL_KARR(t, q.Topics, 1, sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_init);
+    q.Topics.items[0].Topic = sl_str_c(topic);
+    SL_KARR(t, q.Topics.items[0].Partitions, 1,
+            sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_init);
+    qp = &q.Topics.items[0].Partitions.items[0];
+    qp->Partition = p;
+    qp->CurrentLeaderEpoch = current;
+    qp->LeaderEpoch = epoch;
+    tb_call(t, SL_API_OffsetForLeaderEpoch, ver, &sl_kmsg_OffsetForLeaderEpochRequest, &q,
+            &sl_kmsg_OffsetForLeaderEpochResponse, &r);
+    SL_CHECK_EQ(r.Topics.len, 1);
+    SL_CHECK(sl_str_eq(r.Topics.items[0].Topic, sl_str_c(topic)));
+    SL_CHECK_EQ(r.Topics.items[0].Partitions.len, 1);
+    rp = &r.Topics.items[0].Partitions.items[0];
+    SL_CHECK_EQ(rp->Partition, p);
+    return (epoch_end_t){rp->ErrorCode, rp->LeaderEpoch, rp->EndOffset};
+}
+
+#define CHECK_EPOCH_END(got, c, e, o)                                                              \
+    do {                                                                                           \
+        epoch_end_t g_ = (got);                                                                    \
+        SL_CHECK_EQ(g_.code, (c));                                                                 \
+        SL_CHECK_EQ(g_.epoch, (e));                                                                \
+        SL_CHECK_EQ(g_.end, (int64_t)(o));                                                         \
+    } while (0)
+
+/* Batches at epochs 0 (offset 0), 2 (1-2) and 5 (3): each epoch ends where
+ * the next one starts, the latest at the log end; an epoch between two
+ * known ones answers the older one's end. */
+SL_TEST(pstate_offsets_for_leader_epoch_across_epochs)
+{
+    tb_t t;
+
+    tb_start(&t);
+    tb_topic(&t, "oe");
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    tb_move(&t, "oe", 0, SELF, 2);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    tb_move(&t, "oe", 0, SELF, 5);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, -1, 5), SL_KERR_NONE, 5, 4);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 5), SL_KERR_NONE, 5, 4);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 4), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 3), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 2), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 1), SL_KERR_NONE, 0, 1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 0), SL_KERR_NONE, 0, 1);
+    /* Newer than the latest, or no epoch at all: UNDEFINED, no error. */
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 6), SL_KERR_NONE, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, -1), SL_KERR_NONE, -1, -1);
+    /* Every version: v0 has no LeaderEpoch (decodes as its default -1), v2+
+     * checks CurrentLeaderEpoch, v4 is flexible. */
+    CHECK_EPOCH_END(epoch_one(&t, 0, "oe", 0, -1, 2), SL_KERR_NONE, -1, 3);
+    for (int16_t v = 1; v <= 4; v++)
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, -1, 2), SL_KERR_NONE, 2, 3);
+    for (int16_t v = 2; v <= 4; v++) {
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 4, 2), SL_KERR_FENCED_LEADER_EPOCH, -1, -1);
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 6, 2), SL_KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
+    }
+    /* The other partition never moved and is empty: epoch 0 (recorded
+     * when the broker became its leader) ends at the log end. */
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 0), SL_KERR_NONE, 0, 0);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 1), SL_KERR_NONE, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 9, -1, 0), SL_KERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "nope", 0, -1, 0), SL_KERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+
+    /* Leadership goes: the epoch first, then NOT_LEADER_OR_FOLLOWER. */
+    tb_move(&t, "oe", 0, OTHER, 6);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, -1, 5), SL_KERR_NOT_LEADER_OR_FOLLOWER, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 6, 5), SL_KERR_NOT_LEADER_OR_FOLLOWER, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 5), SL_KERR_FENCED_LEADER_EPOCH, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 7, 5), SL_KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
+    tb_stop(&t);
+}
+
 /* ---- deltas and listeners ----------------------------------------------------- */
 
 typedef struct heard {
