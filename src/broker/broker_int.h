@@ -123,10 +123,11 @@ struct sl_bpart {
     int32_t index;
     sl_plog_t *pl;
     sl_pstate_t st;
-    sl_dkey_t fetch_key;        /* long-poll fetches reading here (b->fetch_purgatory) */
-    sl_dlist_t produce_waiters; /* sl_produce_wait_t: acks=all produces awaiting fsync */
-    int64_t since_compact;      /* __consumer_offsets: bytes appended since the last snapshot */
-    int64_t compact_base;       /* offset of a snapshot awaiting fsync, -1 if none */
+    sl_dkey_t fetch_key;   /* long-poll fetches reading here (b->fetch_purgatory) */
+    sl_dkey_t produce_key; /* acks=all produces awaiting fsync (b->produce_purgatory) */
+    uint64_t flush_errors; /* failed flushes so far: their waiters answer STORAGE_ERROR */
+    int64_t since_compact; /* __consumer_offsets: bytes appended since the last snapshot */
+    int64_t compact_base;  /* offset of a snapshot awaiting fsync, -1 if none */
 };
 
 struct sl_btopic {
@@ -313,8 +314,9 @@ struct sl_broker {
     void *meta_ctx;
     sl_meta_listener_t meta_listeners[SL_META_MAX_LISTENERS];
     int n_meta_listeners;
-    sl_purgatory_t fetch_purgatory; /* long-poll fetches, keyed by partition */
-    sl_map_t btopics;               /* name -> sl_btopic_t */
+    sl_purgatory_t fetch_purgatory;   /* long-poll fetches, keyed by partition */
+    sl_purgatory_t produce_purgatory; /* acks=all produces, keyed by partition */
+    sl_map_t btopics;                 /* name -> sl_btopic_t */
     sl_timer_t tick;
     int32_t node_id;
     char *adv_host;
@@ -383,8 +385,12 @@ void sl_fetch_plan_took(sl_fetch_plan_t *p, int64_t bytes);
  * queues their check (they complete from the loop, not inside the
  * caller) (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
-/* Flush completion for acks=all produces (h_produce.c). */
+/* Flush completion for acks=all produces: queues a check of the
+ * partition's waiters (h_produce.c). */
 void sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc);
+/* The partition is deleted: its produce waiters answer
+ * UNKNOWN_TOPIC_OR_PARTITION, from the loop. */
+void sl_produce_on_drop(sl_broker_t *b, sl_bpart_t *bp);
 
 /* records.c: validates one partition's produced records against the
  * topic's rules (proto/validate.h) and fixes maxTimestamp in place if the
