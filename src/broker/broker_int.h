@@ -123,11 +123,12 @@ struct sl_bpart {
     int32_t index;
     sl_plog_t *pl;
     sl_pstate_t st;
-    sl_dkey_t fetch_key;   /* long-poll fetches reading here (b->fetch_purgatory) */
-    sl_dkey_t produce_key; /* acks=all produces awaiting fsync (b->produce_purgatory) */
-    uint64_t flush_errors; /* failed flushes so far: their waiters answer STORAGE_ERROR */
-    int64_t since_compact; /* __consumer_offsets: bytes appended since the last snapshot */
-    int64_t compact_base;  /* offset of a snapshot awaiting fsync, -1 if none */
+    sl_dkey_t fetch_key;       /* long-poll fetches reading here (b->fetch_purgatory) */
+    sl_dkey_t produce_key;     /* acks=all produces awaiting fsync (b->produce_purgatory) */
+    uint64_t flush_errors;     /* failed flushes so far: their waiters answer STORAGE_ERROR */
+    int32_t gpersists_pending; /* __consumer_offsets: coordinator writes awaiting fsync */
+    int64_t since_compact;     /* __consumer_offsets: bytes appended since the last snapshot */
+    int64_t compact_base;      /* offset of a snapshot awaiting fsync, -1 if none */
 };
 
 struct sl_btopic {
@@ -326,11 +327,12 @@ struct sl_broker {
     int64_t fetch_parked_mem; /* request memory held by parked fetches (h_fetch.c) */
     sl_gcoord_t *gc;          /* consumer groups */
     sl_timer_t gtimer;        /* the coordinator's next deadline */
-    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync */
-    int64_t fd_limit;         /* RLIMIT_NOFILE after raising it (fdlimit.c) */
-    int64_t fd_warned_ms;     /* last "auto-creation refused" warning */
-    sl_pid_alloc_t pids;      /* InitProducerId (h_producer_id.c) */
-    int64_t txn_warned_ms;    /* last "transactions not supported" warning */
+    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync (in produce_purgatory) */
+    int32_t offsets_commit_timeout_ms; /* how long one may wait (offsets.commit.timeout.ms) */
+    int64_t fd_limit;                  /* RLIMIT_NOFILE after raising it (fdlimit.c) */
+    int64_t fd_warned_ms;              /* last "auto-creation refused" warning */
+    sl_pid_alloc_t pids;               /* InitProducerId (h_producer_id.c) */
+    int64_t txn_warned_ms;             /* last "transactions not supported" warning */
     bool stopping;
 };
 

@@ -380,10 +380,14 @@ sl_produce_on_drop(sl_broker_t *b, sl_bpart_t *bp)
      * one still waiting on other partitions just stops watching this one. */
     for (n = bp->produce_key.watches.next; n != &bp->produce_key.watches; n = next) {
         sl_dwatch_t *dw = SL_CONTAINER_OF(n, sl_dwatch_t, link);
-        produce_park_t *park = SL_CONTAINER_OF(dw->op, produce_park_t, op);
-        produce_wait_t *w = &park->waits[dw - park->watches];
+        produce_park_t *park;
+        produce_wait_t *w;
 
         next = n->next;
+        if (dw->op->try_complete != produce_try_complete)
+            continue; /* a coordinator write: __consumer_offsets is never deleted */
+        park = SL_CONTAINER_OF(dw->op, produce_park_t, op);
+        w = &park->waits[dw - park->watches];
         if (w->bp == bp)
             wait_answered(park, w, sl_kerr_from_status(SL_ENOENT));
         if (park->pending > 0) {

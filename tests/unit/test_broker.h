@@ -45,8 +45,10 @@ connect_to(int port)
     return fd;
 }
 
+/* Starts a broker with num.partitions=2 and `extra` ("name=value", or
+ * NULL) on top. */
 static inline void
-tb_start(tb_t *t)
+tb_start_with(tb_t *t, const char *extra)
 {
     sl_props_t props;
     sl_errbuf_t eb;
@@ -54,6 +56,8 @@ tb_start(tb_t *t)
 
     memset(t, 0, sizeof(*t));
     sl_props_init(&props);
+    if (extra != NULL)
+        SL_CHECK_OK(sl_props_override(&props, extra, &eb));
     SL_CHECK_OK(sl_props_override(&props, "listeners=PLAINTEXT://127.0.0.1:0", &eb));
     snprintf(kv, sizeof(kv), "log.dirs=%s", sl_test_path("data"));
     SL_CHECK_OK(sl_props_override(&props, kv, &eb));
@@ -66,6 +70,12 @@ tb_start(tb_t *t)
     t->fd = connect_to(t->b.adv_port);
     sl_arena_init(&t->arena, 4096);
     sl_buf_init(&t->rx);
+}
+
+static inline void
+tb_start(tb_t *t)
+{
+    tb_start_with(t, NULL);
 }
 
 static inline void

@@ -3,7 +3,8 @@
  * the produce purgatory, through the wire of an in-process broker:
  * pipelined requests answered in order once durable, REQUEST_TIMED_OUT
  * past TimeoutMs when no fsync completes, a closed connection forgotten,
- * a deleted partition answered from the loop.
+ * a deleted partition answered from the loop. The group coordinator's
+ * writes to __consumer_offsets wait in the same purgatory.
  */
 #include "test_broker.h"
 
@@ -172,5 +173,55 @@ SL_TEST(produce_acks_all_partition_deleted)
     produce_answers(&t, 1, &code, &base);
     SL_CHECK_EQ(code, SL_KERR_UNKNOWN_TOPIC_OR_PARTITION);
     sl_loop_fd_set(t.b.loop, &t.b.logs_watch, SL_EV_READ);
+    tb_stop(&t);
+}
+
+/* ---- the coordinator's writes ---------------------------------------------------- */
+
+/* One OffsetCommit v2 (no generation: a simple commit) of topic-0. */
+static int16_t
+commit_one(tb_t *t, const char *group, const char *topic, int64_t offset)
+{
+    sl_OffsetCommitRequest_t q;
+    sl_OffsetCommitResponse_t r;
+    sl_OffsetCommitRequest_OffsetCommitRequestPartition_t *p;
+
+    sl_OffsetCommitRequest_init(&q);
+    q.GroupId = sl_str_c(group);
+    q.GenerationIdOrMemberEpoch = -1;
+    q.MemberId = sl_str_c("");
+    q.RetentionTimeMs = -1;
+    SL_KARR(t, q.Topics, 1, sl_OffsetCommitRequest_OffsetCommitRequestTopic_init);
+    q.Topics.items[0].Name = sl_str_c(topic);
+    SL_KARR(t, q.Topics.items[0].Partitions, 1,
+            sl_OffsetCommitRequest_OffsetCommitRequestPartition_init);
+    p = &q.Topics.items[0].Partitions.items[0];
+    p->PartitionIndex = 0;
+    p->CommittedOffset = offset;
+    p->CommittedMetadata = sl_str_c("");
+    tb_call(t, 8, 2, &sl_kmsg_OffsetCommitRequest, &q, &sl_kmsg_OffsetCommitResponse, &r);
+    SL_CHECK_EQ(r.Topics.len, 1);
+    SL_CHECK_EQ(r.Topics.items[0].Partitions.len, 1);
+    return r.Topics.items[0].Partitions.items[0].ErrorCode;
+}
+
+/* A commit answers once its record is durable; with no fsync completing,
+ * past offsets.commit.timeout.ms it answers COORDINATOR_NOT_AVAILABLE (15),
+ * as Kafka maps a timed-out coordinator append. */
+SL_TEST(produce_purgatory_holds_coordinator_writes)
+{
+    tb_t t;
+
+    tb_start_with(&t, "offsets.commit.timeout.ms=100");
+    SL_CHECK_EQ(t.b.offsets_commit_timeout_ms, 100);
+    tb_topic(&t, "committed");
+    SL_CHECK_EQ(commit_one(&t, "g1", "committed", 5), SL_KERR_NONE);
+    SL_CHECK(sl_dlist_empty(&t.b.gpersists));
+    sl_loop_fd_set(t.b.loop, &t.b.logs_watch, 0);
+    SL_CHECK_EQ(commit_one(&t, "g1", "committed", 6), SL_KERR_COORDINATOR_NOT_AVAILABLE);
+    SL_CHECK_EQ(commit_one(&t, "g1", "committed", 6), 15);
+    SL_CHECK(sl_dlist_empty(&t.b.gpersists));
+    sl_loop_fd_set(t.b.loop, &t.b.logs_watch, SL_EV_READ);
+    SL_CHECK_EQ(commit_one(&t, "g1", "committed", 7), SL_KERR_NONE);
     tb_stop(&t);
 }
