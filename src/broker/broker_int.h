@@ -43,8 +43,8 @@ typedef struct sl_btopic sl_btopic_t;
 
 /*
  * Kafka's DelayedOperationPurgatory, keyed by partition: a request that
- * cannot complete yet (a long-poll Fetch; next acks=all Produce and
- * replication waits) becomes an sl_delayed_t watching the keys (sl_dkey_t,
+ * cannot complete yet (a long-poll Fetch, an acks=all Produce, a
+ * coordinator write; next replication waits) becomes an sl_delayed_t watching the keys (sl_dkey_t,
  * one per partition) whose changes may let it complete, with a deadline.
  * Whoever changes a partition calls sl_purgatory_check(key): the check is
  * queued and runs from the loop after the current callback returns, never
