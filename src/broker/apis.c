@@ -22,7 +22,7 @@ static const sl_api_t apis[] = {
     {33, 0, 1, sl_h_AlterConfigs},    {37, 0, 1, sl_h_CreatePartitions},
     {42, 0, 1, sl_h_DeleteGroups},    {44, 0, 1, sl_h_IncrementalAlterConfigs},
     {47, 0, 0, sl_h_OffsetDelete},    {60, 0, 1, sl_h_DescribeCluster},
-    {22, 0, 5, sl_h_InitProducerId},
+    {22, 0, 5, sl_h_InitProducerId},  {23, 0, 4, sl_h_OffsetForLeaderEpoch},
 };
 
 const sl_api_t *

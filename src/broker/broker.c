@@ -304,6 +304,7 @@ sl_broker_start(sl_broker_t *b, const sl_props_t *props)
     if ((rc = sl_loop_new(&b->loop)) != SL_OK)
         return rc;
     sl_purgatory_init(&b->fetch_purgatory, b->loop);
+    sl_purgatory_init(&b->produce_purgatory, b->loop);
     if ((rc = sl_worker_new(b->loop, 2, &b->workers)) != SL_OK)
         return rc;
     b->fd_limit = sl_fdlimit_raise();
@@ -344,6 +345,7 @@ sl_broker_stop(sl_broker_t *b)
     sl_groups_stop(b);
     sl_cluster_mode_stop(b);
     sl_purgatory_deinit(&b->fetch_purgatory);
+    sl_purgatory_deinit(&b->produce_purgatory);
     if (b->loop)
         sl_timer_stop(b->loop, &b->tick);
     if (b->logs) {

@@ -44,8 +44,8 @@ typedef struct sl_btopic sl_btopic_t;
 
 /*
  * Kafka's DelayedOperationPurgatory, keyed by partition: a request that
- * cannot complete yet (a long-poll Fetch; next acks=all Produce and
- * replication waits) becomes an sl_delayed_t watching the keys (sl_dkey_t,
+ * cannot complete yet (a long-poll Fetch, an acks=all Produce, a
+ * coordinator write; next replication waits) becomes an sl_delayed_t watching the keys (sl_dkey_t,
  * one per partition) whose changes may let it complete, with a deadline.
  * Whoever changes a partition calls sl_purgatory_check(key): the check is
  * queued and runs from the loop after the current callback returns, never
@@ -124,10 +124,12 @@ struct sl_bpart {
     int32_t index;
     sl_plog_t *pl;
     sl_pstate_t st;
-    sl_dkey_t fetch_key;        /* long-poll fetches reading here (b->fetch_purgatory) */
-    sl_dlist_t produce_waiters; /* sl_produce_wait_t: acks=all produces awaiting fsync */
-    int64_t since_compact;      /* __consumer_offsets: bytes appended since the last snapshot */
-    int64_t compact_base;       /* offset of a snapshot awaiting fsync, -1 if none */
+    sl_dkey_t fetch_key;       /* long-poll fetches reading here (b->fetch_purgatory) */
+    sl_dkey_t produce_key;     /* acks=all produces awaiting fsync (b->produce_purgatory) */
+    uint64_t flush_errors;     /* failed flushes so far: their waiters answer STORAGE_ERROR */
+    int32_t gpersists_pending; /* __consumer_offsets: coordinator writes awaiting fsync */
+    int64_t since_compact;     /* __consumer_offsets: bytes appended since the last snapshot */
+    int64_t compact_base;      /* offset of a snapshot awaiting fsync, -1 if none */
 };
 
 struct sl_btopic {
@@ -314,23 +316,25 @@ struct sl_broker {
     void *meta_ctx;
     sl_meta_listener_t meta_listeners[SL_META_MAX_LISTENERS];
     int n_meta_listeners;
-    sl_purgatory_t fetch_purgatory; /* long-poll fetches, keyed by partition */
-    sl_map_t btopics;               /* name -> sl_btopic_t */
+    sl_purgatory_t fetch_purgatory;   /* long-poll fetches, keyed by partition */
+    sl_purgatory_t produce_purgatory; /* acks=all produces, keyed by partition */
+    sl_map_t btopics;                 /* name -> sl_btopic_t */
     sl_timer_t tick;
     int32_t node_id;
     char *adv_host;
     int32_t adv_port;
-    sl_buf_t scratch;           /* decompression buffer, reused */
-    int64_t down_inflight;      /* down-converted Fetch records held, not yet sent (h_fetch.c) */
-    int64_t fetch_parked_mem;   /* request memory held by parked fetches (h_fetch.c) */
-    sl_gcoord_t *gc;            /* consumer groups */
-    sl_timer_t gtimer;          /* the coordinator's next deadline */
-    sl_dlist_t gpersists;       /* coordinator writes awaiting fsync */
-    int64_t fd_limit;           /* RLIMIT_NOFILE after raising it (fdlimit.c) */
-    int64_t fd_warned_ms;       /* last "auto-creation refused" warning */
-    sl_pid_alloc_t pids;        /* InitProducerId (h_producer_id.c) */
-    int64_t txn_warned_ms;      /* last "transactions not supported" warning */
-    sl_cluster_mode_t *cluster; /* zookeeper.connect set (cluster_mode.c), else NULL */
+    sl_buf_t scratch;         /* decompression buffer, reused */
+    int64_t down_inflight;    /* down-converted Fetch records held, not yet sent (h_fetch.c) */
+    int64_t fetch_parked_mem; /* request memory held by parked fetches (h_fetch.c) */
+    sl_gcoord_t *gc;          /* consumer groups */
+    sl_timer_t gtimer;        /* the coordinator's next deadline */
+    sl_dlist_t gpersists;     /* coordinator writes awaiting fsync (in produce_purgatory) */
+    int32_t offsets_commit_timeout_ms; /* how long one may wait (offsets.commit.timeout.ms) */
+    int64_t fd_limit;                  /* RLIMIT_NOFILE after raising it (fdlimit.c) */
+    int64_t fd_warned_ms;              /* last "auto-creation refused" warning */
+    sl_pid_alloc_t pids;               /* InitProducerId (h_producer_id.c) */
+    int64_t txn_warned_ms;             /* last "transactions not supported" warning */
+    sl_cluster_mode_t *cluster;        /* zookeeper.connect set (cluster_mode.c), else NULL */
     bool stopping;
 };
 
@@ -402,8 +406,12 @@ void sl_fetch_plan_took(sl_fetch_plan_t *p, int64_t bytes);
  * queues their check (they complete from the loop, not inside the
  * caller) (h_fetch.c). */
 void sl_fetch_on_append(sl_broker_t *b, sl_bpart_t *bp, int64_t bytes);
-/* Flush completion for acks=all produces (h_produce.c). */
+/* Flush completion for acks=all produces: queues a check of the
+ * partition's waiters (h_produce.c). */
 void sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc);
+/* The partition is deleted: its produce waiters answer
+ * UNKNOWN_TOPIC_OR_PARTITION, from the loop. */
+void sl_produce_on_drop(sl_broker_t *b, sl_bpart_t *bp);
 
 /* records.c: validates one partition's produced records against the
  * topic's rules (proto/validate.h) and fixes maxTimestamp in place if the
@@ -477,6 +485,7 @@ int sl_h_DescribeConfigs(sl_req_t *req);
 int sl_h_AlterConfigs(sl_req_t *req);
 int sl_h_IncrementalAlterConfigs(sl_req_t *req);
 int sl_h_DeleteRecords(sl_req_t *req);
+int sl_h_OffsetForLeaderEpoch(sl_req_t *req);
 int sl_h_DescribeCluster(sl_req_t *req);
 int sl_h_InitProducerId(sl_req_t *req);
 int sl_h_JoinGroup(sl_req_t *req);

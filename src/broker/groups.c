@@ -17,11 +17,18 @@
 
 #include <unistd.h>
 
+/* A coordinator write awaiting fsync: a delayed operation of the produce
+ * purgatory on its partition, as a Produce with acks=all would be (Kafka
+ * appends coordinator records through the same DelayedProduce). */
 typedef struct gpersist {
-    sl_dlist_t link; /* in sl_broker_t.gpersists */
+    sl_delayed_t op;
+    sl_dwatch_t watch;
+    sl_dlist_t link; /* in sl_broker_t.gpersists (for shutdown) */
+    sl_broker_t *b;
     sl_bpart_t *bp;
     uint64_t id;
     int64_t upto;
+    uint64_t flush_errors; /* bp->flush_errors when it was queued */
 } gpersist_t;
 
 static void compact_finish(sl_broker_t *b, sl_bpart_t *bp);
@@ -133,6 +140,36 @@ append_records(sl_broker_t *b, sl_bpart_t *bp, const sl_grecord_t *recs, int32_t
     return rc;
 }
 
+static bool
+persist_ready(sl_delayed_t *op)
+{
+    gpersist_t *gp = SL_CONTAINER_OF(op, gpersist_t, op);
+
+    return sl_plog_durable_offset(gp->bp->pl) >= gp->upto ||
+           gp->bp->flush_errors != gp->flush_errors;
+}
+
+/* Durable, failed, or past offsets.commit.timeout.ms (Kafka answers a
+ * timed-out coordinator append COORDINATOR_NOT_AVAILABLE). */
+static void
+persist_done(sl_delayed_t *op, bool expired)
+{
+    gpersist_t *gp = SL_CONTAINER_OF(op, gpersist_t, op);
+    sl_broker_t *b = gp->b;
+    sl_bpart_t *bp = gp->bp;
+    bool ok = !expired && sl_plog_durable_offset(bp->pl) >= gp->upto;
+
+    sl_dlist_remove(&gp->link);
+    bp->gpersists_pending--;
+    sl_gcoord_persisted(b->gc, gp->id, ok ? SL_GKERR_NONE : SL_GKERR_COORDINATOR_NOT_AVAILABLE,
+                        sl_wall_ms());
+    free(gp);
+    /* The last write in flight on bp may have held a compaction back. */
+    if (bp->gpersists_pending == 0)
+        maybe_compact(b, bp);
+    sl_groups_rearm(b);
+}
+
 static void
 on_persist(void *ctx, int32_t partition, sl_str_t group_id, const sl_grecord_t *recs, int32_t n,
            uint64_t persist_id)
@@ -162,29 +199,27 @@ on_persist(void *ctx, int32_t partition, sl_str_t group_id, const sl_grecord_t *
         return;
     }
     gp = sl_xcalloc(1, sizeof(*gp));
+    gp->b = b;
     gp->bp = bp;
     gp->id = persist_id;
     gp->upto = info.last_offset + 1;
+    gp->flush_errors = bp->flush_errors;
     sl_dlist_insert_tail(&b->gpersists, &gp->link);
+    bp->gpersists_pending++;
+    sl_delayed_init(&gp->op, persist_ready, persist_done);
+    {
+        sl_dkey_t *key = &bp->produce_key;
+
+        sl_purgatory_watch(&b->produce_purgatory, &gp->op, &key, 1, &gp->watch,
+                           b->offsets_commit_timeout_ms);
+    }
 }
 
 void
 sl_groups_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc)
 {
-    sl_dlist_t *n, *next;
-
-    for (n = b->gpersists.next; n != &b->gpersists; n = next) {
-        gpersist_t *gp = SL_CONTAINER_OF(n, gpersist_t, link);
-
-        next = n->next;
-        if (gp->bp != bp || (rc == SL_OK && gp->upto > durable_end))
-            continue;
-        sl_dlist_remove(n);
-        sl_gcoord_persisted(b->gc, gp->id,
-                            rc == SL_OK ? SL_GKERR_NONE : SL_GKERR_COORDINATOR_NOT_AVAILABLE,
-                            sl_wall_ms());
-        free(gp);
-    }
+    /* The persists on bp complete through the produce purgatory's check
+     * (queued by sl_produce_on_durable). */
     if (bp->topic && strcmp(bp->topic->name, SL_TOPIC_OFFSETS) == 0) {
         if (bp->compact_base >= 0 && rc == SL_OK && bp->compact_base < durable_end)
             compact_finish(b, bp);
@@ -226,16 +261,6 @@ on_snapshot_record(void *ctx, int32_t partition, sl_str_t group_id, const sl_gre
     sc->n++;
 }
 
-static bool
-persists_pending(sl_broker_t *b, sl_bpart_t *bp)
-{
-    for (sl_dlist_t *n = b->gpersists.next; n != &b->gpersists; n = n->next) {
-        if (SL_CONTAINER_OF(n, gpersist_t, link)->bp == bp)
-            return true;
-    }
-    return false;
-}
-
 static int64_t
 compact_threshold(const sl_broker_t *b)
 {
@@ -273,7 +298,7 @@ maybe_compact(sl_broker_t *b, sl_bpart_t *bp)
     if (b->cfg.log_cleaner_enable && b->cfg.log_cleaner_threads > 0)
         return;
     if (bp->since_compact < compact_threshold(b) || bp->compact_base >= 0 ||
-        persists_pending(b, bp))
+        bp->gpersists_pending > 0)
         return;
     bp->since_compact = 0;
     sl_batch_opts_init(&opts);
@@ -467,6 +492,13 @@ sl_groups_start(sl_broker_t *b)
     gcfg.offset_metadata_max_bytes = b->cfg.offset_metadata_max_bytes;
     b->gc = sl_gcoord_new(&gcfg, &cbs);
     sl_dlist_init(&b->gpersists);
+    b->offsets_commit_timeout_ms = 5000;
+    {
+        const char *v = sl_broker_config_value(&b->cfg, "offsets.commit.timeout.ms", NULL);
+
+        if (v != NULL && atoi(v) > 0)
+            b->offsets_commit_timeout_ms = atoi(v);
+    }
     sl_timer_init(&b->gtimer, on_group_timer, b);
     for (int32_t p = 0; p < bt->n_parts; p++) {
         int64_t before = bytes;
@@ -494,6 +526,8 @@ sl_groups_stop(sl_broker_t *b)
         gpersist_t *gp = SL_CONTAINER_OF(b->gpersists.next, gpersist_t, link);
 
         sl_dlist_remove(&gp->link);
+        sl_delayed_cancel(&gp->op);
+        gp->bp->gpersists_pending--;
         free(gp);
     }
     sl_gcoord_free(b->gc);

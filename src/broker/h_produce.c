@@ -4,11 +4,15 @@
  * place), and acknowledge by `acks`:
  *   acks=0   append, send nothing back;
  *   acks=1   answer once the data is written;
- *   acks=-1  answer once the data is fsynced: the request parks on each
- *            partition it wrote and the log manager's group-commit flush
- *            completes it (one fsync covers every batch that arrived
- *            meanwhile). A failed fsync answers KAFKA_STORAGE_ERROR: data
- *            whose fsync failed is never acknowledged.
+ *   acks=-1  answer once the data is fsynced: the request becomes a
+ *            delayed operation in b->produce_purgatory watching each
+ *            partition it wrote; the log manager's group-commit flush
+ *            (one fsync covers every batch that arrived meanwhile) queues a
+ *            check of the partition, which completes the request from the
+ *            loop once every partition's offset is durable (later: once the
+ *            HW passes it). A failed fsync answers KAFKA_STORAGE_ERROR: data
+ *            whose fsync failed is never acknowledged. Past the request's
+ *            TimeoutMs, partitions still waiting answer REQUEST_TIMED_OUT.
  * Old clients (Produce v0-v2 with message sets of magic 0/1) take a slower
  * path: the set is converted into one magic-2 batch (proto/legacy.h), which
  * is then appended like any other.
@@ -21,15 +25,21 @@
 
 #include <inttypes.h>
 
+/* One partition of a parked acks=all Produce; waits[i] goes with the
+ * operation's watches[i]. */
 typedef struct produce_wait {
-    sl_dlist_t link; /* in sl_bpart_t.produce_waiters */
-    sl_req_t *req;
+    sl_bpart_t *bp; /* NULL once answered */
     sl_ProduceResponse_PartitionProduceResponse_t *pr;
-    int64_t upto; /* offsets below it must be durable */
+    int64_t upto;          /* offsets below it must be durable */
+    uint64_t flush_errors; /* bp->flush_errors when it parked */
 } produce_wait_t;
 
 typedef struct produce_park {
+    sl_delayed_t op; /* in b->produce_purgatory */
+    sl_req_t *req;
     produce_wait_t *waits;
+    sl_dwatch_t *watches;
+    sl_dkey_t **keys;
     int32_t n_waits;
     int32_t pending;
 } produce_park_t;
@@ -184,15 +194,60 @@ produce_cancel(sl_req_t *req)
 {
     produce_park_t *park = req->park;
 
-    for (int32_t i = 0; i < park->n_waits; i++)
-        sl_dlist_remove(&park->waits[i].link);
+    sl_delayed_cancel(&park->op);
+}
+
+static void
+wait_answered(produce_park_t *park, produce_wait_t *w, int16_t code)
+{
+    if (code != SL_KERR_NONE)
+        w->pr->ErrorCode = code;
+    w->bp = NULL;
+    park->pending--;
+}
+
+/* The purgatory's check: answers each partition whose offsets are durable
+ * (or whose flush failed since it parked); true once none is left. The
+ * replication wait (HW >= upto over the ISR) belongs here too. */
+static bool
+produce_try_complete(sl_delayed_t *op)
+{
+    produce_park_t *park = SL_CONTAINER_OF(op, produce_park_t, op);
+
+    for (int32_t i = 0; i < park->n_waits; i++) {
+        produce_wait_t *w = &park->waits[i];
+
+        if (w->bp == NULL)
+            continue;
+        if (sl_plog_durable_offset(w->bp->pl) >= w->upto)
+            wait_answered(park, w, SL_KERR_NONE);
+        else if (w->bp->flush_errors != w->flush_errors)
+            wait_answered(park, w, sl_kerr_from_status(SL_EIO));
+    }
+    return park->pending == 0;
+}
+
+/* Complete (every partition answered) or expired: a last look, then what
+ * still waits timed out, as Kafka's DelayedProduce answers on expiration. */
+static void
+produce_done(sl_delayed_t *op, bool expired)
+{
+    produce_park_t *park = SL_CONTAINER_OF(op, produce_park_t, op);
+
+    (void)expired;
+    (void)produce_try_complete(op);
+    for (int32_t i = 0; i < park->n_waits; i++) {
+        if (park->waits[i].bp != NULL)
+            wait_answered(park, &park->waits[i], SL_KERR_REQUEST_TIMED_OUT);
+    }
+    sl_req_finish(park->req);
 }
 
 /* Queues an acks=all wait; returns false if the data is already durable or
  * never will be (then pr holds the answer). */
 static bool
-wait_durable(sl_req_t *req, sl_bpart_t *bp, sl_ProduceResponse_PartitionProduceResponse_t *pr,
-             int64_t upto, produce_park_t *park)
+wait_durable(sl_bpart_t *bp, sl_ProduceResponse_PartitionProduceResponse_t *pr, int64_t upto,
+             produce_park_t *park)
 {
     int rc = sl_plog_request_flush(bp->pl, upto);
     produce_wait_t *w;
@@ -203,11 +258,12 @@ wait_durable(sl_req_t *req, sl_bpart_t *bp, sl_ProduceResponse_PartitionProduceR
         pr->ErrorCode = SL_KERR_KAFKA_STORAGE_ERROR;
         return false;
     }
+    park->keys[park->n_waits] = &bp->produce_key;
     w = &park->waits[park->n_waits++];
-    w->req = req;
+    w->bp = bp;
     w->pr = pr;
     w->upto = upto;
-    sl_dlist_insert_tail(&bp->produce_waiters, &w->link);
+    w->flush_errors = bp->flush_errors;
     park->pending++;
     return true;
 }
@@ -230,7 +286,10 @@ sl_h_Produce(sl_req_t *req)
 
     for (int32_t i = 0; i < pq->TopicData.len; i++)
         total += pq->TopicData.items[i].PartitionData.len;
+    park->req = req;
     park->waits = sl_arena_array(&req->arena, (size_t)total, sizeof(*park->waits));
+    park->watches = sl_arena_array(&req->arena, (size_t)total, sizeof(*park->watches));
+    park->keys = sl_arena_array(&req->arena, (size_t)total, sizeof(*park->keys));
     SL_KARR(req, resp->Responses, pq->TopicData.len, sl_ProduceResponse_TopicProduceResponse_init);
     for (int32_t i = 0; i < pq->TopicData.len; i++) {
         sl_ProduceRequest_TopicProduceData_t *td = &pq->TopicData.items[i];
@@ -269,11 +328,11 @@ sl_h_Produce(sl_req_t *req)
             }
             produce_partition(req, bp, t, pd, pr, &upto);
             if (upto >= 0 && pq->Acks == -1)
-                wait_durable(req, bp, pr, upto, park);
+                wait_durable(bp, pr, upto, park);
         }
     }
     if (pq->Acks == 0)
-        return park->pending ? (produce_cancel(req), SL_REQ_NO_REPLY) : SL_REQ_NO_REPLY;
+        return SL_REQ_NO_REPLY;
     if (park->pending == 0)
         return SL_OK;
     /* The response must not point into the frame: the connection reads on
@@ -286,27 +345,47 @@ sl_h_Produce(sl_req_t *req)
     req->park = park;
     req->cancel = produce_cancel;
     req->detachable = true;
+    sl_delayed_init(&park->op, produce_try_complete, produce_done);
+    /* TimeoutMs as Kafka takes it: 0 or less expires at once (on the next
+     * loop turn, after any check already queued). */
+    sl_purgatory_watch(&b->produce_purgatory, &park->op, park->keys, park->n_waits, park->watches,
+                       SL_MAX(pq->TimeoutMs, 0));
     return SL_REQ_PARKED;
 }
 
 void
 sl_produce_on_durable(sl_broker_t *b, sl_bpart_t *bp, int64_t durable_end, int rc)
 {
-    sl_dlist_t *n = bp->produce_waiters.next, *next;
+    (void)durable_end; /* the check reads the log's durable offset */
+    if (rc != SL_OK)
+        bp->flush_errors++;
+    sl_purgatory_check(&b->produce_purgatory, &bp->produce_key);
+}
 
-    (void)b;
-    for (; n != &bp->produce_waiters; n = next) {
-        produce_wait_t *w = SL_CONTAINER_OF(n, produce_wait_t, link);
+void
+sl_produce_on_drop(sl_broker_t *b, sl_bpart_t *bp)
+{
+    sl_dlist_t *n, *next;
+
+    /* The partition is answered now. A request with nothing else to wait
+     * for completes on the next loop turn (drop_key), after bp is gone;
+     * one still waiting on other partitions just stops watching this one. */
+    for (n = bp->produce_key.watches.next; n != &bp->produce_key.watches; n = next) {
+        sl_dwatch_t *dw = SL_CONTAINER_OF(n, sl_dwatch_t, link);
         produce_park_t *park;
+        produce_wait_t *w;
 
         next = n->next;
-        if (rc == SL_OK && w->upto > durable_end)
-            continue;
-        if (rc != SL_OK)
-            w->pr->ErrorCode = sl_kerr_from_status(rc == SL_ENOENT ? SL_ENOENT : SL_EIO);
-        sl_dlist_remove(n);
-        park = w->req->park;
-        if (--park->pending == 0)
-            sl_req_finish(w->req);
+        if (dw->op->try_complete != produce_try_complete)
+            continue; /* a coordinator write: __consumer_offsets is never deleted */
+        park = SL_CONTAINER_OF(dw->op, produce_park_t, op);
+        w = &park->waits[dw - park->watches];
+        if (w->bp == bp)
+            wait_answered(park, w, sl_kerr_from_status(SL_ENOENT));
+        if (park->pending > 0) {
+            sl_dlist_remove(n);
+            sl_dlist_init(n);
+        }
     }
+    sl_purgatory_drop_key(&b->produce_purgatory, &bp->produce_key);
 }

@@ -43,13 +43,20 @@ static sl_bpart_t *
 bpart_new(sl_broker_t *b, sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
 {
     sl_bpart_t *bp = sl_xcalloc(1, sizeof(*bp));
+    int32_t epoch = SL_MAX(sl_plog_leader_epoch(pl), 0);
 
     bp->topic = bt;
     bp->index = index;
     bp->pl = pl;
-    sl_pstate_init_local(&bp->st, index, b->node_id, SL_MAX(sl_plog_leader_epoch(pl), 0));
+    sl_pstate_init_local(&bp->st, index, b->node_id, epoch);
+    /* Becoming leader records the epoch's start at the log end when the
+     * epoch cache has no such epoch yet (Kafka's makeLeader): without it a
+     * log that never saw a second leader has an empty cache, and
+     * OffsetsForLeaderEpoch of epoch 0 would answer UNDEFINED, which a
+     * KIP-320 consumer takes for truncation. */
+    sl_plog_set_leader_epoch(pl, epoch);
     sl_dkey_init(&bp->fetch_key);
-    sl_dlist_init(&bp->produce_waiters);
+    sl_dkey_init(&bp->produce_key);
     bp->compact_base = -1;
     return bp;
 }
@@ -165,8 +172,7 @@ sl_btopic_drop(sl_broker_t *b, sl_str_t name)
 
         /* Parked requests on a deleted partition complete: produces now,
          * fetches on the next loop turn (they find the partition gone). */
-        while (!sl_dlist_empty(&bp->produce_waiters))
-            sl_produce_on_durable(b, bp, -1, SL_ENOENT);
+        sl_produce_on_drop(b, bp);
         sl_purgatory_drop_key(&b->fetch_purgatory, &bp->fetch_key);
         if (sl_log_mgr_delete(b->logs, bp->pl) != SL_OK)
             sl_warn("broker", "could not delete log of %s-%d", bt->name, p);

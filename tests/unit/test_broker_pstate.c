@@ -6,177 +6,9 @@
  * and ListOffsets answer. Also the metadata interface's asynchronous path:
  * a backend that completes later parks CreateTopics until it does.
  *
- * The loop runs in this thread: a request is written whole (it fits the
- * socket buffer), then the loop turns until the response has arrived or a
- * deadline passes.
+ * The broker harness (test_broker.h) runs the loop in this thread.
  */
-#include "test.h"
-#include "test_net.h"
-
-#include "base/time.h"
-#include "broker/broker_int.h"
-#include "proto/record.h"
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#define DEADLINE_MS 20000
-#define SELF        1
-#define OTHER       2
-
-typedef struct tb {
-    sl_broker_t b;
-    int fd;
-    int32_t corr;
-    sl_arena_t arena; /* decoded responses */
-    sl_buf_t rx;
-} tb_t;
-
-static int
-connect_to(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    SL_CHECK(fd >= 0);
-    SL_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    return fd;
-}
-
-static void
-tb_start(tb_t *t)
-{
-    sl_props_t props;
-    sl_errbuf_t eb;
-    char kv[1024];
-
-    memset(t, 0, sizeof(*t));
-    sl_props_init(&props);
-    SL_CHECK_OK(sl_props_override(&props, "listeners=PLAINTEXT://127.0.0.1:0", &eb));
-    snprintf(kv, sizeof(kv), "log.dirs=%s", sl_test_path("data"));
-    SL_CHECK_OK(sl_props_override(&props, kv, &eb));
-    snprintf(kv, sizeof(kv), "broker.id=%d", SELF);
-    SL_CHECK_OK(sl_props_override(&props, kv, &eb));
-    SL_CHECK_OK(sl_props_override(&props, "num.partitions=2", &eb));
-    sl_broker_init(&t->b);
-    SL_CHECK_OK(sl_broker_start(&t->b, &props));
-    sl_props_deinit(&props);
-    t->fd = connect_to(t->b.adv_port);
-    sl_arena_init(&t->arena, 4096);
-    sl_buf_init(&t->rx);
-}
-
-static void
-tb_stop(tb_t *t)
-{
-    close(t->fd);
-    sl_buf_deinit(&t->rx);
-    sl_arena_deinit(&t->arena);
-    sl_broker_stop(&t->b);
-    sl_tn_leak_check(); /* under ASan: nothing the broker held survives it */
-}
-
-static void
-tb_send(tb_t *t, int16_t key, int16_t ver, const sl_kmsg_t *md, const void *body)
-{
-    sl_kreq_header_t h = {.api_key = key, .api_version = ver, .correlation_id = ++t->corr};
-    sl_buf_t frame = SL_BUF_INIT;
-    sl_writer_t wr = {.buf = &frame};
-    size_t off = 0;
-
-    h.client_id = sl_str_c("test");
-    h.header_version = sl_kheader_request_version(key, ver);
-    sl_wr_i32(&wr, 0);
-    sl_kheader_request_encode(&h, &wr);
-    sl_kencode(md, body, ver, &wr);
-    sl_put_be32(frame.data, (uint32_t)(frame.len - 4));
-    while (off < frame.len) {
-        ssize_t n = send(t->fd, frame.data + off, frame.len - off, MSG_NOSIGNAL);
-
-        SL_CHECK(n > 0);
-        off += (size_t)n;
-    }
-    sl_buf_deinit(&frame);
-}
-
-/* Turns the loop until one whole response frame has arrived. */
-static bool
-tb_recv_frame(tb_t *t, int64_t deadline)
-{
-    sl_buf_reset(&t->rx);
-    while (sl_mono_ms() < deadline) {
-        uint8_t tmp[65536];
-        ssize_t n;
-
-        (void)sl_loop_run_once(t->b.loop, 5);
-        n = recv(t->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
-        if (n == 0)
-            return false;
-        if (n > 0)
-            sl_buf_append(&t->rx, tmp, (size_t)n);
-        if (t->rx.len >= 4 && t->rx.len >= 4 + (size_t)sl_be32(t->rx.data))
-            return true;
-    }
-    return false;
-}
-
-static void
-tb_decode(tb_t *t, int16_t key, int16_t ver, const sl_kmsg_t *md, void *out)
-{
-    sl_reader_t rd;
-    int32_t corr = 0;
-
-    sl_rd_init(&rd, t->rx.data + 4, t->rx.len - 4);
-    SL_CHECK_OK(sl_kheader_response_decode(&rd, key, ver, &corr));
-    SL_CHECK_EQ(corr, t->corr);
-    SL_CHECK_OK(sl_kdecode(md, out, ver, &rd, &t->arena));
-}
-
-static void
-tb_call(tb_t *t, int16_t key, int16_t ver, const sl_kmsg_t *req_md, const void *body,
-        const sl_kmsg_t *resp_md, void *out)
-{
-    tb_send(t, key, ver, req_md, body);
-    SL_CHECK(tb_recv_frame(t, sl_mono_ms() + DEADLINE_MS));
-    tb_decode(t, key, ver, resp_md, out);
-}
-
-/* Creates topic name (num.partitions=2) through auto-creation. */
-static sl_btopic_t *
-tb_topic(tb_t *t, const char *name)
-{
-    int16_t err = -1;
-    sl_btopic_t *bt = sl_btopic_autocreate(&t->b, sl_str_c(name), &err);
-
-    SL_CHECK(bt != NULL);
-    SL_CHECK_EQ(err, SL_KERR_NONE);
-    return bt;
-}
-
-/* Moves partition p of topic to leader at epoch (replicas {OTHER, SELF}). */
-static void
-tb_move(tb_t *t, const char *topic, int32_t p, int32_t leader, int32_t epoch)
-{
-    static const int32_t reps[] = {OTHER, SELF}, isr[] = {OTHER, SELF}, off[] = {SELF};
-    bool self_offline = leader == OTHER;
-    sl_pdelta_t d = {.topic = topic,
-                     .partition = p,
-                     .leader_id = leader,
-                     .leader_epoch = epoch,
-                     .partition_epoch = epoch,
-                     .replicas = reps,
-                     .n_replicas = 2,
-                     .isr = isr,
-                     .n_isr = 2,
-                     .offline = off,
-                     .n_offline = self_offline ? 1 : 0};
-
-    SL_CHECK_OK(sl_meta_apply(&t->b, &d));
-}
+#include "test_broker.h"
 
 /* ---- Metadata ---------------------------------------------------------------- */
 
@@ -360,6 +192,103 @@ SL_TEST(pstate_kip320_epoch_checks)
     SL_CHECK_EQ(fetch_one(&t, "ep", 0, 8, &v), 74);
     SL_CHECK_EQ(fetch_one(&t, "ep", 0, 10, &v), 75);
     SL_CHECK_EQ(fetch_one(&t, "ep", 0, 9, &v), SL_KERR_NOT_LEADER_OR_FOLLOWER);
+    tb_stop(&t);
+}
+
+/* ---- OffsetsForLeaderEpoch ------------------------------------------------------ */
+
+typedef struct epoch_end {
+    int16_t code;
+    int32_t epoch;
+    int64_t end;
+} epoch_end_t;
+
+/* One OffsetsForLeaderEpoch of topic-p: the end of `epoch` as the leader
+ * knows it, with the client's current epoch (-1: none). */
+static epoch_end_t
+epoch_one(tb_t *t, int16_t ver, const char *topic, int32_t p, int32_t current, int32_t epoch)
+{
+    sl_OffsetForLeaderEpochRequest_t q;
+    sl_OffsetForLeaderEpochResponse_t r;
+    sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_t *qp;
+    sl_OffsetForLeaderEpochResponse_EpochEndOffset_t *rp;
+
+    sl_OffsetForLeaderEpochRequest_init(&q);
+    q.ReplicaId = -1;
+    SL_KARR(t, q.Topics, 1, sl_OffsetForLeaderEpochRequest_OffsetForLeaderTopic_init);
+    q.Topics.items[0].Topic = sl_str_c(topic);
+    SL_KARR(t, q.Topics.items[0].Partitions, 1,
+            sl_OffsetForLeaderEpochRequest_OffsetForLeaderPartition_init);
+    qp = &q.Topics.items[0].Partitions.items[0];
+    qp->Partition = p;
+    qp->CurrentLeaderEpoch = current;
+    qp->LeaderEpoch = epoch;
+    tb_call(t, SL_API_OffsetForLeaderEpoch, ver, &sl_kmsg_OffsetForLeaderEpochRequest, &q,
+            &sl_kmsg_OffsetForLeaderEpochResponse, &r);
+    SL_CHECK_EQ(r.Topics.len, 1);
+    SL_CHECK(sl_str_eq(r.Topics.items[0].Topic, sl_str_c(topic)));
+    SL_CHECK_EQ(r.Topics.items[0].Partitions.len, 1);
+    rp = &r.Topics.items[0].Partitions.items[0];
+    SL_CHECK_EQ(rp->Partition, p);
+    return (epoch_end_t){rp->ErrorCode, rp->LeaderEpoch, rp->EndOffset};
+}
+
+#define CHECK_EPOCH_END(got, c, e, o)                                                              \
+    do {                                                                                           \
+        epoch_end_t g_ = (got);                                                                    \
+        SL_CHECK_EQ(g_.code, (c));                                                                 \
+        SL_CHECK_EQ(g_.epoch, (e));                                                                \
+        SL_CHECK_EQ(g_.end, (int64_t)(o));                                                         \
+    } while (0)
+
+/* Batches at epochs 0 (offset 0), 2 (1-2) and 5 (3): each epoch ends where
+ * the next one starts, the latest at the log end; an epoch between two
+ * known ones answers the older one's end. */
+SL_TEST(pstate_offsets_for_leader_epoch_across_epochs)
+{
+    tb_t t;
+
+    tb_start(&t);
+    tb_topic(&t, "oe");
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    tb_move(&t, "oe", 0, SELF, 2);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+    tb_move(&t, "oe", 0, SELF, 5);
+    SL_CHECK_EQ(produce_one(&t, "oe", 0), SL_KERR_NONE);
+
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, -1, 5), SL_KERR_NONE, 5, 4);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 5), SL_KERR_NONE, 5, 4);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 4), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 3), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 2), SL_KERR_NONE, 2, 3);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 1), SL_KERR_NONE, 0, 1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 0), SL_KERR_NONE, 0, 1);
+    /* Newer than the latest, or no epoch at all: UNDEFINED, no error. */
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 6), SL_KERR_NONE, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, -1), SL_KERR_NONE, -1, -1);
+    /* Every version: v0 has no LeaderEpoch (decodes as its default -1), v2+
+     * checks CurrentLeaderEpoch, v4 is flexible. */
+    CHECK_EPOCH_END(epoch_one(&t, 0, "oe", 0, -1, 2), SL_KERR_NONE, -1, 3);
+    for (int16_t v = 1; v <= 4; v++)
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, -1, 2), SL_KERR_NONE, 2, 3);
+    for (int16_t v = 2; v <= 4; v++) {
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 4, 2), SL_KERR_FENCED_LEADER_EPOCH, -1, -1);
+        CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 6, 2), SL_KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
+    }
+    /* The other partition never moved and is empty: epoch 0 (recorded
+     * when the broker became its leader) ends at the log end. */
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 0), SL_KERR_NONE, 0, 0);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 1), SL_KERR_NONE, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 9, -1, 0), SL_KERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "nope", 0, -1, 0), SL_KERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+
+    /* Leadership goes: the epoch first, then NOT_LEADER_OR_FOLLOWER. */
+    tb_move(&t, "oe", 0, OTHER, 6);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, -1, 5), SL_KERR_NOT_LEADER_OR_FOLLOWER, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 6, 5), SL_KERR_NOT_LEADER_OR_FOLLOWER, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 5), SL_KERR_FENCED_LEADER_EPOCH, -1, -1);
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 7, 5), SL_KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
     tb_stop(&t);
 }
 
