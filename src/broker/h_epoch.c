@@ -40,6 +40,16 @@ answer(sl_broker_t *b, sl_str_t topic,
         pr->ErrorCode = SL_KERR_KAFKA_STORAGE_ERROR;
         return;
     }
+    /* The epoch we lead at ends at the log end, as the cache would answer
+     * for its latest epoch. Said here because a log that never saw a
+     * second leader has no cache entry for its epoch 0 (batches appended
+     * as leader do not add one; only a new epoch does), and UNDEFINED for
+     * it would read as truncation to a KIP-320 consumer. */
+    if (p->LeaderEpoch >= 0 && p->LeaderEpoch == sl_plog_leader_epoch(bp->pl)) {
+        pr->LeaderEpoch = p->LeaderEpoch;
+        pr->EndOffset = sl_plog_leo(bp->pl);
+        return;
+    }
     /* An epoch the cache cannot place (negative, newer than the latest,
      * or none recorded) is no error: Kafka answers NONE with -1 / -1 and
      * the asker falls back (a follower truncates to its HW). */

@@ -49,12 +49,6 @@ bpart_new(sl_broker_t *b, sl_btopic_t *bt, int32_t index, sl_plog_t *pl)
     bp->index = index;
     bp->pl = pl;
     sl_pstate_init_local(&bp->st, index, b->node_id, epoch);
-    /* Becoming leader records the epoch's start at the log end when the
-     * epoch cache has no such epoch yet (Kafka's makeLeader): without it a
-     * log that never saw a second leader has an empty cache, and
-     * OffsetsForLeaderEpoch of epoch 0 would answer UNDEFINED, which a
-     * KIP-320 consumer takes for truncation. */
-    sl_plog_set_leader_epoch(pl, epoch);
     sl_dkey_init(&bp->fetch_key);
     sl_dkey_init(&bp->produce_key);
     bp->compact_base = -1;

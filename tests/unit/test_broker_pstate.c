@@ -262,7 +262,10 @@ SL_TEST(pstate_offsets_for_leader_epoch_across_epochs)
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 4), SL_KERR_NONE, 2, 3);
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 3), SL_KERR_NONE, 2, 3);
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 2), SL_KERR_NONE, 2, 3);
-    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 1), SL_KERR_NONE, 0, 1);
+    /* Below every epoch the cache holds (epoch 0 has no entry: the log
+     * records only new epochs): the asked epoch, ending where the first
+     * known one starts. */
+    CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 1), SL_KERR_NONE, 1, 1);
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 0), SL_KERR_NONE, 0, 1);
     /* Newer than the latest, or no epoch at all: UNDEFINED, no error. */
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 0, 5, 6), SL_KERR_NONE, -1, -1);
@@ -276,8 +279,8 @@ SL_TEST(pstate_offsets_for_leader_epoch_across_epochs)
         CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 4, 2), SL_KERR_FENCED_LEADER_EPOCH, -1, -1);
         CHECK_EPOCH_END(epoch_one(&t, v, "oe", 0, 6, 2), SL_KERR_UNKNOWN_LEADER_EPOCH, -1, -1);
     }
-    /* The other partition never moved and is empty: epoch 0 (recorded
-     * when the broker became its leader) ends at the log end. */
+    /* The other partition never moved and is empty: epoch 0, the one it
+     * is led at (no cache entry), ends at the log end. */
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 0), SL_KERR_NONE, 0, 0);
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 1, -1, 1), SL_KERR_NONE, -1, -1);
     CHECK_EPOCH_END(epoch_one(&t, 4, "oe", 9, -1, 0), SL_KERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
